@@ -1,0 +1,38 @@
+"""`python -m helpers <verb>` (also installed as `kms-workshop`): the kit's command line.
+
+Each verb lives with the code it drives; this module only routes.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+# verb -> (module, one-line help); modules expose main(argv: list[str]) -> int
+VERBS: dict[str, tuple[str, str]] = {
+    "serve": ("helpers.emulator.cli", "run the local KMS emulator until interrupted"),
+}
+
+
+def usage() -> str:
+    lines = ["usage: python -m helpers <verb> [options]", "", "verbs:"]
+    lines += [f"  {verb:<14} {text}" for verb, (_, text) in VERBS.items()]
+    lines.append("\n`python -m helpers <verb> --help` shows a verb's options.")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if not args or args[0] in ("-h", "--help"):
+        print(usage())
+        return 0 if args else 2
+    verb, rest = args[0], args[1:]
+    if verb not in VERBS:
+        print(f"unknown verb {verb!r}\n\n{usage()}", file=sys.stderr)
+        return 2
+    module = importlib.import_module(VERBS[verb][0])
+    return int(module.main(rest))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

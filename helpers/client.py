@@ -1,0 +1,199 @@
+"""`connect()`: one switch for three worlds (emulator, replay, cloud).
+
+The backend comes from the argument, else `KMS_WORKSHOP_BACKEND`, else the local emulator, so the
+same notebook runs offline, in CI and against Alibaba Cloud without edits.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import re
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aliyunsdkcore.client import AcsClient
+
+from . import credentials
+from .errors import ConfigError
+from .kms import Kms
+from .retry import RetryPolicy
+from .transport import Transport
+
+BACKENDS = ("emulator", "replay", "cloud")
+DEFAULT_REGION = "cn-hangzhou"
+# The classic SDK resolves only regions whose first segment is one of these; anything else
+# would fall through to a Location-service network lookup (kms-api.md §1.1).
+_REGION = re.compile(r"^(cn|ap|eu|rus|us|me)-[a-z0-9-]+$")
+# The emulator's built-in test account: the pair of the signature example in kms-api.md §1.4.
+EMULATOR_ACCESS_KEY = ("testid", "testsecret")
+
+_lock = threading.Lock()
+_servers: dict[tuple[str, str], Any] = {}
+
+
+@dataclass(frozen=True)
+class Connection:
+    """What a client talks to; safe to print (it never holds a secret)."""
+
+    backend: str
+    region: str
+    endpoint: str
+    credential_source: str
+
+    def describe(self) -> str:
+        return (
+            f"backend={self.backend} region={self.region} endpoint={self.endpoint} "
+            f"credentials={self.credential_source}"
+        )
+
+
+def connect(
+    backend: str | None = None,
+    region: str | None = None,
+    *,
+    session: str | None = None,
+    endpoint: str | None = None,
+    retry: RetryPolicy | None = None,
+    verbose: bool = False,
+) -> Kms:
+    """Return a KMS client for the chosen backend.
+
+    Args:
+        backend: ``"emulator"`` (default), ``"replay"`` or ``"cloud"``; else ``KMS_WORKSHOP_BACKEND``.
+        region: else ``KMS_WORKSHOP_REGION``, ``ALIBABA_CLOUD_REGION_ID``, the CLI profile's region,
+            else ``cn-hangzhou``.
+        session: the recording to serve with the replay backend (a notebook's stem, such as
+            ``"01_create_key"``); ignored by the other backends.
+        endpoint: an endpoint URL to use instead of the backend's own (also
+            ``KMS_WORKSHOP_ENDPOINT``), e.g. a standalone emulator or a recording proxy.
+        retry: the retry policy for idempotent calls.
+        verbose: print which backend, region, endpoint and credential source are in use.
+
+    Raises:
+        ConfigError: unknown backend, bad region, no credentials for the cloud, or no recording.
+    """
+    name = _choose_backend(backend)
+    region_id = _choose_region(region)
+    endpoint = endpoint or os.environ.get("KMS_WORKSHOP_ENDPOINT") or None
+    if name == "cloud":
+        source = credentials.resolve()
+        endpoint = endpoint or f"https://kms.{region_id}.aliyuncs.com"
+    else:
+        source = credentials.CredentialSource(_static_provider(*EMULATOR_ACCESS_KEY), "")
+        if endpoint is None:
+            endpoint, ca_bundle = _local_server(name, session)
+            if ca_bundle:
+                os.environ.setdefault("ALIBABA_CLOUD_CA_BUNDLE", ca_bundle)
+        source = credentials.CredentialSource(source.provider, f"{name} test account (testid)")
+    info = Connection(name, region_id, endpoint, source.description)
+    acs = AcsClient(
+        # Placeholders: the real signer below replaces the SDK's. The pair must be non-empty only
+        # so the SDK's constructor accepts it; it is never sent.
+        "unused",
+        "unused",
+        region_id,
+        # None for both schemes: the SDK would otherwise send loopback calls to *_PROXY and it
+        # ignores NO_PROXY (sdk-notes §2). A cloud user behind a proxy sets it explicitly.
+        proxy=_proxy_for(endpoint),
+        pool_size=16,
+    )
+    acs.add_endpoint(region_id, "Kms", endpoint)
+    kms = Kms(Transport(acs, credentials.ProviderSigner(source.provider), retry or RetryPolicy()), info)
+    if verbose:
+        print(info.describe())
+    return kms
+
+
+def _choose_backend(backend: str | None) -> str:
+    name = (backend or os.environ.get("KMS_WORKSHOP_BACKEND") or "emulator").strip().lower()
+    if not isinstance(name, str) or name not in BACKENDS:
+        raise ConfigError(
+            f"Unknown backend {name!r}: use one of {', '.join(BACKENDS)} "
+            "(argument or KMS_WORKSHOP_BACKEND)."
+        )
+    return name
+
+
+def _choose_region(region: str | None) -> str:
+    if region is not None and not isinstance(region, str):
+        raise TypeError(f"region must be a string such as 'cn-hangzhou', not {type(region).__name__}")
+    profile = credentials.cli_profile() if region is None else None
+    chosen = (
+        region
+        or os.environ.get("KMS_WORKSHOP_REGION")
+        or os.environ.get("ALIBABA_CLOUD_REGION_ID")
+        or (profile or {}).get("region_id")
+        or DEFAULT_REGION
+    )
+    if not _REGION.match(chosen):
+        raise ConfigError(
+            f"Region {chosen!r} is not an Alibaba Cloud region id such as 'cn-hangzhou' or "
+            "'ap-southeast-1'."
+        )
+    return chosen
+
+
+def _proxy_for(endpoint: str) -> dict[str, str | None]:
+    host = endpoint.split("://", 1)[-1]
+    if host.startswith(("127.", "localhost", "[::1]")):
+        return {"http": None, "https": None}
+    return {
+        "http": os.environ.get("HTTP_PROXY") or os.environ.get("http_proxy"),
+        "https": os.environ.get("HTTPS_PROXY") or os.environ.get("https_proxy"),
+    }
+
+
+def _static_provider(key_id: str, secret: str) -> Any:
+    from alibabacloud_credentials.provider import StaticAKCredentialsProvider
+
+    return StaticAKCredentialsProvider(access_key_id=key_id, access_key_secret=secret)
+
+
+def emulator_state_path() -> Path:
+    """Where in-process emulators keep their keys: shared by every kernel, outside git."""
+    env = os.environ.get("KMS_WORKSHOP_STATE")
+    return Path(env) if env else Path.home() / ".kms-workshop" / "emulator.sqlite"
+
+
+def cassette_dir() -> Path:
+    env = os.environ.get("KMS_WORKSHOP_CASSETTES")
+    return Path(env) if env else Path(__file__).resolve().parents[1] / "notebooks" / "cassettes"
+
+
+def _local_server(backend: str, session: str | None) -> tuple[str, str | None]:
+    """Start (once per process) the in-process emulator or replay stub and return its endpoint."""
+    if backend == "emulator":
+        state = emulator_state_path()
+        key = ("emulator", str(state))
+    else:
+        if not session:
+            raise ConfigError(
+                "The replay backend needs the recording's name: connect(session='01_create_key')."
+            )
+        cassette = cassette_dir() / f"{session}.yaml"
+        if not cassette.is_file():
+            raise ConfigError(
+                f"No recording {cassette}. Run `make record` to record it, or use the emulator."
+            )
+        key = ("replay", str(cassette))
+    with _lock:
+        server = _servers.get(key)
+        if server is None:
+            server = _start(backend, Path(key[1]))
+            _servers[key] = server
+            atexit.register(server.stop)
+    return server.endpoint, getattr(server, "ca_bundle", None)
+
+
+def _start(backend: str, path: Path) -> Any:
+    if backend == "emulator":
+        from .emulator import Emulator
+
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        return Emulator(state_path=path).start()
+    from .replay import ReplayServer
+
+    return ReplayServer(path).start()

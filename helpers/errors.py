@@ -1,0 +1,100 @@
+"""The kit's exceptions: one `KmsError` root for everything KMS answers, plus configuration errors.
+
+Each KMS error keeps the service's wire `code`, `message`, `http_status` and `request_id`, and adds a
+one-line `hint` saying what to do, so a learner reading a notebook traceback knows the next step.
+"""
+
+from __future__ import annotations
+
+
+class KitError(Exception):
+    """Root of every error the kit raises on purpose."""
+
+
+class ConfigError(KitError, ValueError):
+    """The kit is set up wrongly (unknown backend, missing credentials, bad region); nothing was sent."""
+
+
+class PlaintextTooLargeError(KitError, ValueError):
+    """Plaintext is over the 6144-byte limit of Encrypt; raised before any network call."""
+
+
+class KmsError(KitError):
+    """An error answered by KMS (or the transport to it)."""
+
+    #: what to do about it, in one line; subclasses refine it
+    default_hint = "Check the code and message against the KMS API reference."
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        http_status: int | None = None,
+        request_id: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.code = code
+        self.message = message
+        self.http_status = http_status
+        self.request_id = request_id
+        self.hint = hint or self.default_hint
+        super().__init__(self._text())
+
+    def _text(self) -> str:
+        status = f"HTTP {self.http_status} " if self.http_status else ""
+        rid = f" (RequestId {self.request_id})" if self.request_id else ""
+        return f"{status}{self.code}: {self.message}{rid}\nHint: {self.hint}"
+
+
+class KeyNotFoundError(KmsError):
+    default_hint = (
+        "No such key or alias in this account and region: check the KeyId/alias, the region, "
+        "and that the key was created with the same credentials."
+    )
+
+
+class AliasExistsError(KmsError):
+    default_hint = (
+        "The alias is taken: use update_alias() to point it at another key, or pick a new name."
+    )
+
+
+class KeyStateError(KmsError):
+    default_hint = (
+        "The key is disabled or pending deletion: enable_key() or cancel_key_deletion() first, "
+        "or use another key."
+    )
+
+
+class InvalidCiphertextError(KmsError):
+    default_hint = (
+        "The ciphertext was altered, truncated, made in another account, or the EncryptionContext "
+        "differs from the one used to encrypt: pass exactly the same context."
+    )
+
+
+class InvalidParameterError(KmsError):
+    default_hint = "A parameter was rejected: check its format and range in the API reference."
+
+
+class ThrottledError(KmsError):
+    default_hint = "Too many requests: slow down; the helpers already retried with backoff."
+
+
+class AuthError(KmsError):
+    default_hint = (
+        "The credentials were refused: check the AccessKey pair (or STS token), that the clock "
+        "is right (±15 minutes), and which credential source connect() reports."
+    )
+
+
+class ServiceUnavailableError(KmsError):
+    default_hint = "KMS had a temporary server error: the helpers retried; try again shortly."
+
+
+class KmsNetworkError(KmsError):
+    default_hint = (
+        "Could not reach the KMS endpoint: check the network, proxy settings and the endpoint "
+        "that connect() reports."
+    )

@@ -1,0 +1,103 @@
+"""Small typed results of KMS calls. Field names are the snake_case of the API's response fields.
+
+Reprs never show plaintext or data-key bytes: only their length, so that a result echoed in a
+notebook cell is safe to save and to screenshot.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+def _snake(name: str) -> str:
+    out = []
+    for i, ch in enumerate(name):
+        if ch.isupper() and i and not name[i - 1].isupper():
+            out.append("_")
+        out.append(ch.lower())
+    return "".join(out).replace("d_k_m_s", "dkms")
+
+
+@dataclass(frozen=True)
+class KeyMetadata:
+    """`KeyMetadata` of CreateKey and DescribeKey."""
+
+    key_id: str
+    arn: str
+    key_state: str
+    key_spec: str
+    key_usage: str
+    description: str
+    creation_date: str
+    creator: str
+    origin: str
+    protection_level: str
+    primary_key_version: str
+    delete_date: str = ""
+    automatic_rotation: str = ""
+    deletion_protection: str = ""
+    extra: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_wire(cls, meta: dict[str, Any]) -> KeyMetadata:
+        known = {f for f in cls.__dataclass_fields__ if f != "extra"}
+        values = {_snake(k): v for k, v in meta.items()}
+        return cls(
+            **{k: str(values.get(k, "")) for k in known},
+            extra={k: v for k, v in values.items() if k not in known},
+        )
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a List* call."""
+
+    items: list[dict[str, str]]
+    total_count: int
+    page_number: int
+    page_size: int
+
+
+@dataclass(frozen=True)
+class EncryptResult:
+    key_id: str
+    key_version_id: str
+    ciphertext_blob: str
+    request_id: str
+
+
+@dataclass(frozen=True)
+class DecryptResult:
+    """Decrypt's answer; `plaintext` is `str` (text round trip) or `bytes` (binary=True)."""
+
+    key_id: str
+    key_version_id: str
+    plaintext: str | bytes = field(repr=False)
+    request_id: str
+
+    def __repr__(self) -> str:
+        return (
+            f"DecryptResult(key_id={self.key_id!r}, key_version_id={self.key_version_id!r}, "
+            f"plaintext=<{len(self.plaintext)} {'bytes' if isinstance(self.plaintext, bytes) else 'chars'} hidden>, "
+            f"request_id={self.request_id!r})"
+        )
+
+
+@dataclass(frozen=True)
+class DataKey:
+    """A data key from GenerateDataKey: `plaintext` is the raw key (use, then drop), and
+    `ciphertext_blob` is what you store next to the data."""
+
+    key_id: str
+    key_version_id: str
+    ciphertext_blob: str
+    plaintext: bytes = field(repr=False)
+    request_id: str = ""
+
+    def __repr__(self) -> str:
+        return (
+            f"DataKey(key_id={self.key_id!r}, key_version_id={self.key_version_id!r}, "
+            f"ciphertext_blob=<{len(self.ciphertext_blob)} chars>, "
+            f"plaintext=<{len(self.plaintext)} bytes hidden>)"
+        )
