@@ -1,0 +1,61 @@
+# KMS workshop kit. `make help` lists the targets; `make lab` and `make test` are all a newcomer needs.
+PY       ?= python3
+VENV     ?= .venv
+BIN      := $(VENV)/bin
+PYTEST   := $(BIN)/python -m pytest
+STAMP    := $(VENV)/.installed
+NB_TIMEOUT ?= 120
+LAB_PORT ?= 8888
+# nbval: outputs compared exactly against the recorded exchanges; kernels from this venv.
+NBVAL    := --nbval --nbval-current-env --nbval-cell-timeout=$(NB_TIMEOUT) --nbval-sanitize-with tests/nbval-sanitize.cfg -p no:cacheprovider
+
+.DEFAULT_GOAL := help
+.PHONY: help env lab test test-unit test-notebooks test-browser serve record bench lock clean
+
+help: ## list the targets
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-16s %s\n", $$1, $$2}'
+
+env: $(STAMP) ## create or update the virtual environment (.venv) from the pinned constraints
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	@touch $@
+
+lab: env ## start JupyterLab on notebooks/ with the emulator backend (works as root too)
+	@echo "Starting JupyterLab with the local KMS emulator (no account, no network)."
+	@echo "Open the http://127.0.0.1:$(LAB_PORT)/lab?token=... URL printed below. Ctrl-C stops it."
+	@# --allow-root: containers and CI machines run as root, where JupyterLab refuses to start without it.
+	KMS_WORKSHOP_BACKEND=$${KMS_WORKSHOP_BACKEND:-emulator} $(BIN)/jupyter lab --no-browser \
+	  --ip=127.0.0.1 --port=$(LAB_PORT) --allow-root --ServerApp.root_dir=notebooks \
+	  --LabApp.news_url=None --LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate
+
+test: env ## run everything: unit tests, notebooks strictly on replay, notebooks on the emulator
+	$(PYTEST) tests -q
+	$(MAKE) --no-print-directory test-notebooks
+
+test-unit: env ## only the unit tests
+	$(PYTEST) tests -q
+
+test-notebooks: env ## notebooks: strict nbval against replay, then lax against the emulator
+	KMS_WORKSHOP_BACKEND=replay $(PYTEST) $(NBVAL) notebooks -q
+	KMS_WORKSHOP_BACKEND=emulator KMS_WORKSHOP_STATE=$$(mktemp -d)/state.sqlite \
+	  $(PYTEST) --nbval-lax --nbval-current-env --nbval-cell-timeout=$(NB_TIMEOUT) -p no:cacheprovider notebooks -q
+
+serve: env ## run the KMS emulator standalone (prints its endpoint and AccessKey pair)
+	$(BIN)/python -m helpers serve --state .kms-workshop/state.sqlite
+
+record: env ## re-record every notebook's cassette (emulator upstream unless cloud credentials are set)
+	$(BIN)/python -m helpers record --all
+
+bench: env ## run the benchmarks and print their tables
+	$(BIN)/python benchmarks/bench_emulator.py
+	$(BIN)/python benchmarks/bench_envelope.py
+
+lock: env ## re-pin constraints.txt from what is installed now
+	{ echo "# Pinned versions the workshop was tested with. The Makefile installs with -c constraints.txt."; \
+	  echo "# Regenerate: make lock"; $(BIN)/python -m pip freeze --exclude-editable | grep -v '^-e'; } > constraints.txt
+
+clean: ## remove the venv, caches and local emulator state
+	rm -rf $(VENV) .kms-workshop .pytest_cache .hypothesis build *.egg-info
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
