@@ -1,0 +1,10 @@
+"""A local Alibaba Cloud KMS (API 2016-01-20) for workshops: real crypto, real signatures, SQLite state.
+
+Self-contained: nothing here imports the rest of ``helpers`` (the dependency points one way).
+"""
+
+from .auth import DEFAULT_ACCOUNTS, Account
+from .responses import ACTIONS
+from .server import Emulator
+
+__all__ = ["ACTIONS", "DEFAULT_ACCOUNTS", "Account", "Emulator"]

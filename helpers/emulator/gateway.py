@@ -1,0 +1,142 @@
+"""From one HTTP request to one JSON answer: parameters, faults, auth, dispatch, error rendering.
+
+Transport-free (``server.py`` does sockets), so it is easy to test and the only place where
+errors become JSON. Anything unexpected becomes 500 InternalFailure JSON, never a traceback.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from urllib.parse import parse_qsl
+
+from . import errors
+from .auth import Authenticator
+from .backend import KmsBackend
+from .faults import Faults
+from .models import Scope
+from .responses import ACTIONS, Call
+
+API_VERSION = "2016-01-20"
+FAULTS_PATH = "/-/faults"
+MAX_PARAMS = 200
+_log = logging.getLogger(__name__)
+
+
+@dataclass
+class HttpRequest:
+    method: str
+    path: str
+    query: str
+    headers: Mapping[str, str]  # lower-case names
+    body: bytes = b""
+    client_ip: str = "127.0.0.1"
+
+
+@dataclass
+class HttpResponse:
+    status: int
+    body: bytes
+    headers: dict[str, str] = field(default_factory=lambda: {"Content-Type": "application/json;charset=utf-8"})
+
+
+def parse_params(query: str, body: bytes, content_type: str) -> dict[str, str]:
+    """Query string ∪ form body, form-decoded (``+`` is a space, ``%XX`` UTF-8 bytes)."""
+    pairs = _decode(query, "query")
+    if body and content_type.split(";")[0].strip().lower() == "application/x-www-form-urlencoded":
+        try:
+            pairs += _decode(body.decode("utf-8"), "body")
+        except UnicodeDecodeError as exc:
+            raise errors.ParseRequestParameterException("The request body is not valid UTF-8.") from exc
+    params: dict[str, str] = {}
+    for name, value in pairs:
+        if name in params:
+            # [I] the gateway's handling of repeats is undocumented; refusing beats guessing.
+            raise errors.InvalidParameter.named(name, "The parameter is repeated.")
+        if "\x00" in name or "\x00" in value:
+            raise errors.InvalidParameter.named(name, "NUL characters are not allowed.")  # [I]
+        params[name] = value
+    return params
+
+
+def _decode(text: str, where: str) -> list[tuple[str, str]]:
+    try:
+        pairs = parse_qsl(text, keep_blank_values=True, errors="strict", max_num_fields=MAX_PARAMS)
+    except UnicodeDecodeError as exc:
+        raise errors.ParseRequestParameterException(f"The {where} is not valid UTF-8.") from exc
+    except ValueError as exc:  # more than MAX_PARAMS fields
+        raise errors.ParseRequestParameterException(f"Too many parameters in the {where}.") from exc
+    return pairs
+
+
+class Gateway:
+    def __init__(self, backend: KmsBackend, auth: Authenticator, faults: Faults, region: str) -> None:
+        self.backend, self.auth, self.faults, self.region = backend, auth, faults, region
+
+    def handle(self, request: HttpRequest) -> HttpResponse:
+        request_id = str(uuid.uuid4())
+        try:
+            if request.path == FAULTS_PATH:
+                return self._faults(request)
+            body = self._dispatch(request)
+            body["RequestId"] = request_id
+            return HttpResponse(200, json.dumps(body, ensure_ascii=False).encode())
+        except errors.KmsApiError as exc:
+            return self.render(exc, request_id)
+        except Exception:  # the one catch-all: a bug must still answer JSON, not a traceback
+            _log.exception("emulator bug while handling %s %s", request.method, request.path)
+            return self.render(errors.InternalFailure(), request_id)
+
+    def render(self, exc: errors.KmsApiError, request_id: str | None = None) -> HttpResponse:
+        request_id = request_id or str(uuid.uuid4())
+        body = {
+            "RequestId": request_id, "HostId": f"kms.{self.region}.aliyuncs.com", "Code": exc.code,
+            "Message": exc.message, "HttpStatus": exc.http_status,
+            "Recommend": f"https://api.aliyun.com/troubleshoot?q={exc.code}&product=Kms&requestId={request_id}",
+        }  # fmt: skip
+        return HttpResponse(exc.http_status, json.dumps(body, ensure_ascii=False).encode())
+
+    def _dispatch(self, request: HttpRequest) -> dict[str, object]:
+        if request.path != "/":
+            raise errors.InvalidActionNotFound()
+        if request.method not in ("GET", "POST"):
+            raise errors.UnsupportedHTTPMethod()
+        self.faults.before_request()
+        params = parse_params(request.query, request.body, request.headers.get("content-type", ""))
+        if params.get("Format", "JSON").upper() != "JSON":
+            raise errors.InvalidParameter.named("Format", "The emulator answers JSON only.")
+        caller = self.auth.authenticate(request.method, params, request.headers, request.body)
+        if caller.version != API_VERSION:
+            raise errors.InvalidVersion()
+        handler = ACTIONS.get(caller.action)
+        if handler is None:
+            raise errors.InvalidActionNotFound()
+        self.faults.throttle(caller.account.account_id)
+        # One endpoint serves one region, like kms.<region>.aliyuncs.com; RegionId is not a scope.
+        scope = Scope(caller.account.account_id, self.region)
+        return handler(Call(self.backend, scope, params))
+
+    def _faults(self, request: HttpRequest) -> HttpResponse:
+        """Emulator-only control path: change teaching faults from another process (loopback only)."""
+        try:
+            loopback = ipaddress.ip_address(request.client_ip.split("%")[0]).is_loopback
+        except ValueError:
+            loopback = False
+        if not loopback:
+            raise errors.InvalidActionNotFound()
+        if request.method != "POST":
+            raise errors.UnsupportedHTTPMethod()
+        form = parse_params(request.query, request.body, request.headers.get("content-type", ""))
+        known = {"qps_limit", "unavailable_next", "unavailable_every"}
+        unknown = set(form) - known
+        if unknown:
+            raise errors.InvalidParameter.named(sorted(unknown)[0])
+        try:
+            settings = self.faults.configure(**form)  # type: ignore[arg-type]
+        except ValueError as exc:
+            raise errors.InvalidParameter(str(exc)) from exc
+        return HttpResponse(200, json.dumps(settings).encode())

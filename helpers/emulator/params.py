@@ -1,0 +1,135 @@
+"""Reading typed API parameters from the wire's string map, with the service's error codes."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+
+from . import errors
+
+_DURATION = re.compile(r"^(\d{1,10})([dhms])$")
+_SECONDS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+
+
+def required(params: Mapping[str, str], name: str, max_length: int = 8192) -> str:
+    value = params.get(name, "")
+    if value == "":
+        raise errors.MissingParameter(name)
+    return _bounded(name, value, max_length)
+
+
+def optional(params: Mapping[str, str], name: str, default: str = "", max_length: int = 8192) -> str:
+    return _bounded(name, params.get(name, default), max_length)
+
+
+def _bounded(name: str, value: str, max_length: int) -> str:
+    if len(value) > max_length:
+        raise errors.InvalidParameter.named(name, f"It must be at most {max_length} characters.")
+    return value
+
+
+def choice(params: Mapping[str, str], name: str, allowed: tuple[str, ...], default: str) -> str:
+    value = params.get(name) or default
+    if value not in allowed:
+        raise errors.InvalidParameter.named(name, f"Allowed values: {', '.join(allowed)}.")
+    return value
+
+
+def integer(params: Mapping[str, str], name: str, default: int | None, low: int, high: int) -> int:
+    raw = params.get(name, "")
+    if raw == "":
+        if default is None:
+            raise errors.MissingParameter(name)
+        return default
+    if not re.fullmatch(r"[+-]?\d{1,10}", raw) or not low <= int(raw) <= high:
+        raise errors.InvalidParameter.named(name, f"It must be an integer from {low} to {high}.")
+    return int(raw)
+
+
+def boolean(params: Mapping[str, str], name: str) -> bool:
+    # The classic SDK str()s Python booleans, so "True" arrives as often as "true" ([I] accepted).
+    raw = params.get(name, "false").lower() or "false"
+    if raw not in ("true", "false"):
+        raise errors.InvalidParameter.named(name, "It must be true or false.")
+    return raw == "true"
+
+
+def page(params: Mapping[str, str]) -> tuple[int, int]:
+    # [I] 1-100 for every list action: ListAliasesByKeyId's documented "0-101" is a typo.
+    return integer(params, "PageNumber", 1, 1, 1_000_000), integer(params, "PageSize", 10, 1, 100)
+
+
+def _json(params: Mapping[str, str], name: str, max_length: int) -> object:
+    raw = _bounded(name, params.get(name, ""), max_length)
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        raise errors.InvalidParameter.named(name, "It must be valid JSON.") from exc
+
+
+def encryption_context(params: Mapping[str, str], name: str = "EncryptionContext") -> dict[str, str] | None:
+    """A JSON object of string to string, at most 8192 characters; absent -> None."""
+    if params.get(name, "") == "":
+        return None
+    value = _json(params, name, 8192)
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        raise errors.InvalidParameter.named(name, "It must be a JSON object of string values.")
+    return value
+
+
+def tags(params: Mapping[str, str], name: str = "Tags") -> list[tuple[str, str]]:
+    """``[{"TagKey": "k", "TagValue": "v"}, ...]``: at most 20, each part 1-128 chars, no reserved keys."""
+    if params.get(name, "") == "":
+        return []
+    value = _json(params, name, 65536)
+    if not isinstance(value, list) or len(value) > 20:
+        raise errors.InvalidParameter.named(name, "It must be a JSON array of at most 20 tags.")
+    result: list[tuple[str, str]] = []
+    for item in value:
+        key = item.get("TagKey") if isinstance(item, dict) else None
+        val = item.get("TagValue") if isinstance(item, dict) else None
+        if not isinstance(key, str) or not isinstance(val, str) or not 1 <= len(key) <= 128 or len(val) > 128:
+            raise errors.InvalidParameter.named(name, "Each tag needs a TagKey and a TagValue of at most 128 characters.")
+        if key.lower().startswith(("aliyun", "acs:")):
+            raise errors.InvalidParameter.named(name, "TagKey must not start with aliyun or acs:.")
+        result.append((key, val))
+    return result
+
+
+def string_list(params: Mapping[str, str], name: str) -> list[str]:
+    value = _json(params, name, 65536) if params.get(name) else None
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+        if name not in params:
+            raise errors.MissingParameter(name)
+        raise errors.InvalidParameter.named(name, "It must be a non-empty JSON array of strings.")
+    return value
+
+
+def filters(params: Mapping[str, str]) -> list[tuple[str, tuple[str, ...]]]:
+    """ListKeys ``Filters``: ``[{"Key": "KeyState", "Values": ["Enabled"]}]``, at most 10."""
+    if params.get("Filters", "") == "":
+        return []
+    value = _json(params, "Filters", 65536)
+    if not isinstance(value, list) or len(value) > 10:
+        raise errors.InvalidParameter.named("Filters", "It must be a JSON array of at most 10 filters.")
+    result: list[tuple[str, tuple[str, ...]]] = []
+    for item in value:
+        key = item.get("Key") if isinstance(item, dict) else None
+        values = item.get("Values") if isinstance(item, dict) else None
+        if not isinstance(key, str) or not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+            raise errors.InvalidParameter.named("Filters", 'Each filter is {"Key": "...", "Values": ["..."]}.')
+        result.append((key, tuple(values)))
+    return result
+
+
+def duration(params: Mapping[str, str], name: str, low: int, high: int) -> int | None:
+    """``365d``, ``604800s`` ... -> seconds, within [low, high]."""
+    raw = params.get(name, "")
+    if raw == "":
+        return None
+    match = _DURATION.match(raw)
+    seconds = int(match.group(1)) * _SECONDS[match.group(2)] if match else -1
+    if not low <= seconds <= high:
+        raise errors.InvalidParameter.named(name, "Use <int>[dhms] between 7 and 365 days.")
+    return seconds

@@ -1,0 +1,210 @@
+"""Transport: a threaded stdlib HTTP(S) server around the gateway, and the ``Emulator`` facade."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import ssl
+import tempfile
+import threading
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import TracebackType
+
+from . import errors, models
+from .auth import DEFAULT_ACCOUNTS, Account, Authenticator
+from .backend import KmsBackend
+from .faults import Faults
+from .gateway import Gateway, HttpRequest, HttpResponse
+from .store import Store
+
+MAX_BODY = 1 << 20  # far above any valid request (Plaintext 6 KB, contexts 8 KB)
+_IDLE_TIMEOUT = 120.0  # seconds a keep-alive connection may sit idle before its thread ends
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive: the SDK pools connections
+    server_version = "KmsEmulator"
+    sys_version = ""
+    timeout = _IDLE_TIMEOUT
+    server: _Server
+
+    def setup(self) -> None:
+        # Handshake here, in the connection's own thread, so a slow TLS client cannot stall accept().
+        if isinstance(self.request, ssl.SSLSocket):
+            self.request.settimeout(self.timeout)
+            self.request.do_handshake()
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        super().setup()
+
+    def do_GET(self) -> None:  # noqa: N802 (stdlib naming)
+        self._serve()
+
+    do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = do_GET  # noqa: N815
+
+    def _serve(self) -> None:
+        gateway = self.server.gateway
+        path, _, query = self.path.partition("?")
+        try:
+            body = self._read_body()
+        except errors.KmsApiError as exc:
+            self.close_connection = True  # the unread body would be parsed as the next request
+            self._send(gateway.render(exc))
+            return
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        self._send(gateway.handle(HttpRequest(self.command, path, query, headers, body, self.client_address[0])))
+
+    def _read_body(self) -> bytes:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            raise errors.ParseRequestParameterException("Chunked request bodies are not supported.")
+        raw = self.headers.get("Content-Length", "0") or "0"
+        if not raw.isdigit():
+            raise errors.ParseRequestParameterException("Invalid Content-Length.")
+        if int(raw) > MAX_BODY:
+            raise errors.ParseRequestParameterException("The request body is too large.")
+        return self.rfile.read(int(raw)) if int(raw) else b""
+
+    def _send(self, response: HttpResponse) -> None:
+        # Status line, headers and body in ONE write: two writes cost ~44 ms (Nagle + delayed ACK).
+        lines = [f"HTTP/1.1 {response.status} {self.responses.get(response.status, ('',))[0]}"]
+        lines += [f"{k}: {v}" for k, v in response.headers.items()]
+        lines += [f"Content-Length: {len(response.body)}", f"Date: {self.date_time_string()}"]
+        if self.close_connection:
+            lines.append("Connection: close")
+        payload = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        self.wfile.write(payload + (b"" if self.command == "HEAD" else response.body))
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        # Malformed request lines/headers (stdlib parse errors) still get the service's JSON shape.
+        self.close_connection = True
+        exc = errors.ParseRequestParameterException(f"Malformed HTTP request ({code}).")
+        self._send(self.server.gateway.render(exc))
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        pass  # quiet by default: one line per request would drown notebook output
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128
+
+    def __init__(self, address: tuple[str, int], gateway: Gateway, tls: ssl.SSLContext | None) -> None:
+        self.gateway = gateway
+        self.tls = tls
+        self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
+        self._open: set[socket.socket] = set()
+        self._open_lock = threading.Lock()
+        super().__init__(address, _Handler)
+
+    def get_request(self) -> tuple[socket.socket, object]:
+        sock, addr = super().get_request()
+        if self.tls is not None:
+            sock = self.tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        with self._open_lock:
+            self._open.add(sock)
+        return sock, addr
+
+    def shutdown_request(self, request: socket.socket) -> None:  # type: ignore[override]
+        with self._open_lock:
+            self._open.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        """Wake idle keep-alive threads on stop, so none outlives the store it would use."""
+        with self._open_lock:
+            sockets, self._open = list(self._open), set()
+        for sock in sockets:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass  # a client that hangs up mid-request is not an emulator error
+
+
+class Emulator:
+    """A local Alibaba Cloud KMS endpoint; ``with Emulator() as emu: ... emu.endpoint``."""
+
+    def __init__(self, state_path: str | Path | None = None, *, host: str = "127.0.0.1", port: int = 0,
+                 tls: bool = False, accounts: Sequence[Account] | None = None, region: str = "cn-hangzhou",
+                 clock: Callable[[], datetime] | None = None, qps_limit: int | str | None = None,
+                 unavailable_every: int | None = None) -> None:  # fmt: skip
+        self.accounts = list(accounts) if accounts is not None else list(DEFAULT_ACCOUNTS)
+        if not self.accounts:
+            raise ValueError("at least one account is needed")
+        self.host, self.port, self.tls, self.region = host, port, tls, region
+        self.clock = clock or models.utc_now
+        self.state_path = state_path
+        self.faults = Faults(qps_limit, unavailable_every)
+        self.sni_seen: list[str] = []
+        self.ca_bundle: str | None = None
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self._store: Store | None = None
+        self._tmp: str | None = None
+
+    @property
+    def access_key_id(self) -> str:
+        return self.accounts[0].access_key_id
+
+    @property
+    def access_key_secret(self) -> str:
+        return self.accounts[0].access_key_secret
+
+    @property
+    def endpoint(self) -> str:
+        if self._server is None:
+            raise RuntimeError("the emulator is not running; call start() first")
+        host, port = self._server.server_address[:2]
+        host = f"[{host}]" if ":" in str(host) else host
+        return f"{'https' if self.tls else 'http'}://{host}:{port}"
+
+    def start(self) -> Emulator:
+        if self._server is not None:
+            return self
+        self._store = Store(self.state_path)
+        backend = KmsBackend(self._store, self.clock)
+        gateway = Gateway(backend, Authenticator(self.accounts, self.clock), self.faults, self.region)
+        context = None
+        if self.tls:
+            from .tls import server_context  # trustme only needed in TLS mode
+
+            self._tmp = tempfile.mkdtemp(prefix="kms-emulator-")  # 0700
+            context, bundle = server_context(Path(self._tmp), self.sni_seen.append)
+            self.ca_bundle = str(bundle)
+        self._server = _Server((self.host, self.port), gateway, context)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.2},
+                                        name="kms-emulator", daemon=True)  # fmt: skip
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server.close_connections()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp, self.ca_bundle = None, None
+
+    def configure_faults(self, *, qps_limit: int | str | None = ..., unavailable_next: int | None = None,  # type: ignore[assignment]
+                         unavailable_every: int | None = ...) -> dict[str, int | None]:  # type: ignore[assignment]
+        """Runtime toggles; ``unavailable_next=N`` answers the next N requests with 503."""
+        return self.faults.configure(qps_limit=qps_limit, unavailable_next=unavailable_next,
+                                     unavailable_every=unavailable_every)  # fmt: skip
+
+    def __enter__(self) -> Emulator:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.stop()
