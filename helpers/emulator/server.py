@@ -176,7 +176,7 @@ class Emulator:
             context, bundle = server_context(Path(self._tmp), self.sni_seen.append)
             self.ca_bundle = str(bundle)
         self._server = _Server((self.host, self.port), gateway, context)
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.2},
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                                         name="kms-emulator", daemon=True)  # fmt: skip
         self._thread.start()
         return self

@@ -42,6 +42,9 @@ _KEY_COLUMNS = (
     "key_id, account, region, description, key_spec, key_usage, origin, protection_level, "
     "state, creation_date, delete_date, primary_version, rotation_interval"
 )
+_UPSERT_KEY = "ON CONFLICT (account, region, key_id) DO UPDATE SET " + ", ".join(
+    f"{c}=excluded.{c}" for c in ("description", "state", "delete_date", "primary_version", "rotation_interval")
+)
 _BUSY_TIMEOUT_MS = 10_000
 
 
@@ -114,7 +117,8 @@ class Store:
                              (scope.account_id, scope.region))[0][0])  # fmt: skip
 
     def put_key(self, key: Key) -> None:
-        self._run(f"INSERT OR REPLACE INTO keys ({_KEY_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", (
+        # An upsert, not INSERT OR REPLACE: REPLACE deletes the row and would reorder ListKeys.
+        self._run(f"INSERT INTO keys ({_KEY_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) {_UPSERT_KEY}", (
             key.key_id, key.account_id, key.region, key.description, key.key_spec, key.key_usage,
             key.origin, key.protection_level, key.state, _iso(key.creation_date),
             _iso(key.delete_date) if key.delete_date else None, key.primary_version, key.rotation_interval))  # fmt: skip
@@ -152,7 +156,7 @@ class Store:
                              (scope.account_id, scope.region))[0][0])  # fmt: skip
 
     def put_alias(self, alias: Alias) -> None:
-        self._run("INSERT OR REPLACE INTO aliases VALUES (?,?,?,?)",
+        self._run("INSERT INTO aliases VALUES (?,?,?,?) ON CONFLICT DO UPDATE SET key_id=excluded.key_id",
                   (alias.scope.account_id, alias.scope.region, alias.alias_name, alias.key_id))  # fmt: skip
 
     def delete_alias(self, scope: Scope, name: str) -> None:
@@ -166,7 +170,7 @@ class Store:
         return {str(k): str(v) for k, v in rows}
 
     def put_tag(self, scope: Scope, key_id: str, tag_key: str, tag_value: str) -> None:
-        self._run("INSERT OR REPLACE INTO tags VALUES (?,?,?,?,?)",
+        self._run("INSERT INTO tags VALUES (?,?,?,?,?) ON CONFLICT DO UPDATE SET tag_value=excluded.tag_value",
                   (scope.account_id, scope.region, key_id, tag_key, tag_value))  # fmt: skip
 
     def delete_tag(self, scope: Scope, key_id: str, tag_key: str) -> None:
