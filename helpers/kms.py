@@ -71,6 +71,11 @@ class Kms:
         return f"<Kms {self.connection.describe()}>"
 
     @property
+    def sdk_client(self) -> Any:
+        """The configured classic-SDK `AcsClient`, for showing a raw SDK request once."""
+        return self._transport.acs
+
+    @property
     def retries(self) -> list[Attempt]:
         """Every retry the helpers made on this client, oldest first."""
         return self._transport.history
