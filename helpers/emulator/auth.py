@@ -108,6 +108,10 @@ class NonceCache:
             return True
 
 
+def is_v3(headers: Mapping[str, str]) -> bool:
+    return headers.get("authorization", "").startswith(V3_ALGORITHM)
+
+
 def parse_timestamp(value: str) -> datetime:
     if not _TIMESTAMP.match(value):
         raise errors.TimeStampFormat()
@@ -125,10 +129,12 @@ class Authenticator:
         self._window = window
         self.nonces = NonceCache(nonce_capacity)
 
-    def authenticate(self, method: str, params: Mapping[str, str], headers: Mapping[str, str], body: bytes) -> Caller:
-        """``headers`` must have lower-case names. Returns who is calling, and which action."""
-        if headers.get("authorization", "").startswith(V3_ALGORITHM):
-            return self._v3(method, params, headers, body)
+    def authenticate(self, method: str, params: Mapping[str, str], headers: Mapping[str, str], body: bytes,
+                     query: Mapping[str, str] | None = None) -> Caller:  # fmt: skip
+        """``headers`` have lower-case names; ``params`` is query ∪ form body, ``query`` the query
+        alone (V3 signs the query and hashes the body). Returns who is calling, and which action."""
+        if is_v3(headers):
+            return self._v3(method, params if query is None else query, headers, body)
         return self._v1(method, params)
 
     def _account(self, access_key_id: str) -> Account:

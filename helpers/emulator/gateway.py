@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
 
 from . import errors
-from .auth import Authenticator
+from .auth import Authenticator, is_v3
 from .backend import KmsBackend
 from .faults import Faults
 from .models import Scope
@@ -109,7 +109,8 @@ class Gateway:
         params = parse_params(request.query, request.body, request.headers.get("content-type", ""))
         if params.get("Format", "JSON").upper() != "JSON":
             raise errors.InvalidParameter.named("Format", "The emulator answers JSON only.")
-        caller = self.auth.authenticate(request.method, params, request.headers, request.body)
+        query = dict(_decode(request.query, "query")) if is_v3(request.headers) else None
+        caller = self.auth.authenticate(request.method, params, request.headers, request.body, query)
         if caller.version != API_VERSION:
             raise errors.InvalidVersion()
         handler = ACTIONS.get(caller.action)
