@@ -11,6 +11,8 @@ import sys
 # verb -> (module, one-line help); modules expose main(argv: list[str]) -> int
 VERBS: dict[str, tuple[str, str]] = {
     "serve": ("helpers.emulator.cli", "run the local KMS emulator until interrupted"),
+    "record": ("helpers.replay.record", "re-record notebooks' cassettes, then re-execute them against replay"),
+    "replay": ("helpers.replay.cli", "serve one recorded cassette on loopback until interrupted"),
 }
 
 

@@ -1,0 +1,311 @@
+"""`python -m helpers record`: re-record notebooks' cassettes, then re-execute them against replay.
+
+For each notebook: start a FRESH upstream (a new emulator state, so recordings are reproducible),
+put a `Recorder` in front of it, execute the notebook in a new kernel whose `KMS_WORKSHOP_ENDPOINT`
+points at the recorder, and write `notebooks/cassettes/<stem>.yaml`. Then execute each notebook
+again against its new cassette (backend `replay`) and save those outputs into the `.ipynb`: they are
+what `pytest --nbval` compares and what gets committed.
+
+Against Alibaba Cloud (`--upstream cloud`, or `auto` with credentials configured) it says what it
+will create, asks before going on unless `--yes`, and afterwards removes the aliases the notebooks
+created and schedules their keys for deletion.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .cassette import Cassette
+from .recorder import Exchange, Recorder
+
+REPO = Path(__file__).resolve().parents[2]
+NOTEBOOKS = REPO / "notebooks"
+DEFAULT_TIMEOUT = 120
+#: Recordings are always made in one region, so CI (which uses the default) replays them.
+RECORD_REGION = "cn-hangzhou"
+_KIT_ENV = ("KMS_WORKSHOP_BACKEND", "KMS_WORKSHOP_ENDPOINT", "KMS_WORKSHOP_CASSETTES", "KMS_WORKSHOP_STATE")
+
+
+def default_cassette_dir() -> Path:
+    env = os.environ.get("KMS_WORKSHOP_CASSETTES")
+    return Path(env) if env else NOTEBOOKS / "cassettes"
+
+
+# Upstreams -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Upstream:
+    """Where recordings come from. `open()` gives an endpoint for one notebook."""
+
+    label: str  # written into the cassette: "emulator", "cloud" or "url"
+    description: str
+    backend: str  # the kernel's KMS_WORKSHOP_BACKEND while recording
+    factory: Callable[[Path], Any] | None = None  # state path -> started server (.endpoint, .stop())
+    url: str | None = None
+
+    @contextlib.contextmanager
+    def open(self) -> Iterator[str]:
+        if self.factory is None:
+            assert self.url is not None
+            yield self.url
+            return
+        with tempfile.TemporaryDirectory(prefix="kms-record-") as tmp:
+            server = self.factory(Path(tmp) / "state.sqlite")
+            try:
+                yield server.endpoint
+            finally:
+                server.stop()
+
+
+def emulator_upstream() -> Upstream:
+    def start(state: Path) -> Any:
+        from helpers.emulator import Emulator
+
+        return Emulator(state_path=state).start()
+
+    return Upstream("emulator", "the local KMS emulator (a fresh state for each notebook)", "emulator", start)
+
+
+def cloud_configured() -> bool:
+    from helpers import credentials
+    from helpers.errors import ConfigError
+
+    try:
+        credentials.resolve()
+    except ConfigError:
+        return False
+    return True
+
+
+def choose_upstream(kind: str, region: str = RECORD_REGION) -> Upstream:
+    if kind == "auto":
+        kind = "cloud" if cloud_configured() else "emulator"
+    if kind == "emulator":
+        return emulator_upstream()
+    if kind == "cloud":
+        url = f"https://kms.{region}.aliyuncs.com"
+        return Upstream("cloud", f"Alibaba Cloud KMS at {url}", "cloud", url=url)
+    if kind.startswith(("http://", "https://")):
+        return Upstream("url", f"the KMS endpoint {kind} (its state is NOT reset between notebooks)",
+                        "emulator", url=kind)
+    raise ValueError(f"--upstream must be auto, emulator, cloud or a URL, not {kind!r}")
+
+
+# Executing notebooks ---------------------------------------------------------------------------
+
+
+def kernel_env(**kit: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in _KIT_ENV}
+    env.update(kit)
+    return env
+
+
+def execute(path: Path, env: dict[str, str], timeout: int = DEFAULT_TIMEOUT) -> Any:
+    """Run a notebook in a new kernel (cwd = its folder) and return it with its new outputs."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(
+        nb,
+        kernel_name="python3",
+        timeout=timeout,
+        shutdown_kernel="immediate",  # a graceful shutdown sometimes waits ~3 s (notebook-notes §3)
+        record_timing=False,  # no per-cell timestamps in committed notebooks
+        resources={"metadata": {"path": str(path.parent)}},
+    )
+    client.execute(env=env)
+    return nb
+
+
+@dataclass
+class Recording:
+    notebook: Path
+    cassette: Path
+    interactions: int
+    seconds: float
+    raw: list[Exchange]
+
+
+def record_notebook(
+    path: Path,
+    cassette_dir: Path,
+    upstream: Upstream,
+    *,
+    timeout: int = DEFAULT_TIMEOUT,
+    region: str = RECORD_REGION,
+    keep_raw: bool = False,
+) -> Recording:
+    """Record one notebook's cassette. The committed cassette is replaced only on success."""
+    target = cassette_dir / f"{path.stem}.yaml"
+    partial = cassette_dir / f".{path.stem}.recording.yaml"
+    start = time.perf_counter()
+    with upstream.open() as endpoint:
+        recorder = Recorder(endpoint, partial, notebook=path.stem, upstream_label=upstream.label,
+                            keep_raw=keep_raw).start()
+        try:
+            env = kernel_env(KMS_WORKSHOP_BACKEND=upstream.backend, KMS_WORKSHOP_ENDPOINT=recorder.endpoint,
+                             KMS_WORKSHOP_REGION=region)
+            execute(path, env, timeout)
+        except BaseException:
+            recorder.stop()
+            partial.unlink(missing_ok=True)
+            raise
+        recorder.stop()
+    partial.replace(target)
+    return Recording(path, target, len(recorder.interactions), time.perf_counter() - start, recorder.raw)
+
+
+def replay_notebook(path: Path, cassette_dir: Path, *, timeout: int = DEFAULT_TIMEOUT,
+                    region: str = RECORD_REGION, save: bool = True) -> Any:
+    """Execute a notebook against its cassette and (by default) save the outputs into it."""
+    import nbformat
+
+    env = kernel_env(KMS_WORKSHOP_BACKEND="replay", KMS_WORKSHOP_CASSETTES=str(cassette_dir),
+                     KMS_WORKSHOP_REGION=region)
+    nb = execute(path, env, timeout)
+    if save:
+        nbformat.write(nb, path)
+    return nb
+
+
+# The cloud: what gets created, and cleaning it up ----------------------------------------------
+
+
+def created_resources(cassette: Cassette) -> tuple[list[str], list[str]]:
+    """(key ids, alias names) that a recording created, from its successful calls."""
+    keys, aliases = [], []
+    for i in cassette.interactions:
+        if i.response.status != 200:
+            continue
+        if i.request.action == "CreateKey" and isinstance(i.response.body, dict):
+            key_id = (i.response.body.get("KeyMetadata") or {}).get("KeyId")
+            if key_id:
+                keys.append(key_id)
+        elif i.request.action == "CreateAlias":
+            aliases.append(i.request.params.get("AliasName", ""))
+    return keys, [a for a in aliases if a]
+
+
+def cloud_plan(notebooks: list[Path], cassette_dir: Path) -> str:
+    """What recording against the cloud will create, judged from the previous recordings."""
+    lines = []
+    for nb in notebooks:
+        cassette = cassette_dir / f"{nb.stem}.yaml"
+        if cassette.is_file():
+            keys, aliases = created_resources(Cassette.load(cassette))
+            what = f"{len(keys)} key(s)" + (f", aliases {', '.join(aliases)}" if aliases else "")
+        else:
+            what = "unknown (never recorded)"
+        lines.append(f"  {nb.name}: {what}")
+    return "\n".join(lines)
+
+
+def cleanup_cloud(kms: Any, keys: list[str], aliases: list[str], log: Callable[[str], None] = print) -> None:
+    """Delete the aliases and schedule the keys for deletion (7 days, the shortest window)."""
+    from helpers.errors import KmsError
+
+    for alias in aliases:
+        try:
+            kms.delete_alias(alias)
+            log(f"  deleted {alias}")
+        except KmsError as exc:
+            log(f"  {alias}: {exc.code} (left as is)")
+    for key_id in keys:
+        try:
+            kms.schedule_key_deletion(key_id, 7)
+            log(f"  scheduled key {key_id} for deletion in 7 days")
+        except KmsError as exc:
+            log(f"  key {key_id}: {exc.code} (left as is)")
+
+
+# Command line ----------------------------------------------------------------------------------
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m helpers record",
+        description="Re-record notebooks' cassettes, then re-execute the notebooks against replay "
+        "and save their outputs.",
+    )
+    p.add_argument("notebooks", nargs="*", type=Path, help="notebooks to record (paths or stems)")
+    p.add_argument("--all", action="store_true", help="every notebooks/*.ipynb")
+    p.add_argument("--upstream", default="auto",
+                   help="emulator, cloud, an http(s):// URL, or auto (cloud when credentials are "
+                   "configured, else emulator; default)")
+    p.add_argument("--yes", action="store_true", help="record against the cloud without asking")
+    p.add_argument("--no-execute", action="store_true", help="record only; don't re-execute against replay")
+    p.add_argument("--timeout", type=int, default=DEFAULT_TIMEOUT, help="per-cell timeout in seconds")
+    p.add_argument("--cassettes", type=Path, default=None, help="cassette folder (default notebooks/cassettes)")
+    p.add_argument("--region", default=RECORD_REGION, help=f"region to record in (default {RECORD_REGION})")
+    return p
+
+
+def _resolve(names: list[Path]) -> list[Path]:
+    out = []
+    for name in names:
+        path = name if name.suffix == ".ipynb" else NOTEBOOKS / f"{name}.ipynb"
+        if not path.is_file():
+            raise SystemExit(f"no such notebook: {path}")
+        out.append(path.resolve())
+    return out
+
+
+def main(argv: list[str]) -> int:
+    args = _parser().parse_args(argv)
+    notebooks = sorted(NOTEBOOKS.glob("*.ipynb")) if args.all else _resolve(args.notebooks)
+    if not notebooks:
+        print("Nothing to record: name notebooks or pass --all.", file=sys.stderr)
+        return 2
+    cassette_dir = (args.cassettes or default_cassette_dir()).resolve()
+    upstream = choose_upstream(args.upstream, args.region)
+    print(f"Recording {len(notebooks)} notebook(s) against {upstream.description}.", flush=True)
+    if upstream.label == "cloud":
+        print("This creates real KMS keys and aliases in your account. From the last recordings:")
+        print(cloud_plan(notebooks, cassette_dir))
+        print("Afterwards the aliases are deleted and the keys scheduled for deletion (7 days).")
+        if not args.yes:
+            if not sys.stdin.isatty():
+                print("Not a terminal: pass --yes to record against the cloud.", file=sys.stderr)
+                return 2
+            if input("Continue? [y/N] ").strip().lower() not in ("y", "yes"):
+                print("Nothing recorded.")
+                return 1
+    cleaner = None
+    if upstream.label == "cloud":
+        import helpers
+
+        cleaner = helpers.connect("cloud", region=args.region)
+    for nb in notebooks:
+        rec = record_notebook(nb, cassette_dir, upstream, timeout=args.timeout, region=args.region)
+        print(f"  {nb.name}: {rec.interactions} request(s) -> {_rel(rec.cassette)} ({rec.seconds:.1f} s)",
+              flush=True)
+        if cleaner is not None:
+            cleanup_cloud(cleaner, *created_resources(Cassette.load(rec.cassette)))
+    if args.no_execute:
+        print("Not re-executed: run `python -m helpers record` without --no-execute before committing.")
+        return 0
+    print("Re-executing against the new cassettes (backend replay) and saving the outputs:", flush=True)
+    for nb in notebooks:
+        start = time.perf_counter()
+        replay_notebook(nb, cassette_dir, timeout=args.timeout, region=args.region)
+        print(f"  {_rel(nb)} ({time.perf_counter() - start:.1f} s)", flush=True)
+    print("Done. Review `git diff notebooks/` and commit the cassettes with the notebooks.")
+    return 0
+
+
+def _rel(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(REPO))
+    except ValueError:
+        return str(path)
