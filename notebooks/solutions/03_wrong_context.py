@@ -1,0 +1,5 @@
+blob = kms.encrypt("alias/Apollo/WorkKey", "db-password-123", {"env": "dev"}).ciphertext_blob
+try:
+    kms.decrypt(blob, {"env": "prod"})
+except helpers.InvalidCiphertextError as err:
+    print(type(err).__name__, err.code)
