@@ -8,11 +8,17 @@ from __future__ import annotations
 import importlib
 import sys
 
-# verb -> (module, one-line help); modules expose main(argv: list[str]) -> int
+# verb -> (module, one-line help); modules expose main(argv: list[str]) -> int, or name the
+# function after a colon ("helpers.cli:encrypt") when one module serves several verbs.
 VERBS: dict[str, tuple[str, str]] = {
     "serve": ("helpers.emulator.cli", "run the local KMS emulator until interrupted"),
     "record": ("helpers.replay.record", "re-record notebooks' cassettes, then re-execute them against replay"),
     "replay": ("helpers.replay.cli", "serve one recorded cassette on loopback until interrupted"),
+    "encrypt": ("helpers.cli:encrypt", "encrypt a file or stdin (KMS Encrypt up to 6 KB of text, else envelope)"),
+    "decrypt": ("helpers.cli:decrypt", "decrypt a file or stdin written by `encrypt` (either format)"),
+    "encrypt-dir": ("helpers.cli:encrypt_dir", "encrypt a folder tree in parallel; re-runs skip finished files"),
+    "decrypt-dir": ("helpers.cli:decrypt_dir", "decrypt a tree written by `encrypt-dir`; resumable"),
+    "decrypt-key": ("helpers.startup", "decrypt a server's key at start-up: to stdout or a 0600 tmpfs file"),
 }
 
 
@@ -32,8 +38,9 @@ def main(argv: list[str] | None = None) -> int:
     if verb not in VERBS:
         print(f"unknown verb {verb!r}\n\n{usage()}", file=sys.stderr)
         return 2
-    module = importlib.import_module(VERBS[verb][0])
-    return int(module.main(rest))
+    module_name, _, function = VERBS[verb][0].partition(":")
+    module = importlib.import_module(module_name)
+    return int(getattr(module, function or "main")(rest))
 
 
 if __name__ == "__main__":
