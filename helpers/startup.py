@@ -1,0 +1,178 @@
+"""Decrypt at start-up: the seed's step 4, "the cloud server calls Decrypt when it needs the key".
+
+    key_pem = startup.decrypt_key("/etc/app/key.pem.cipher", encryption_context={"app": "web"})
+    ...hand key_pem to the TLS library, then...
+    startup.wipe(key_pem)
+
+    with startup.key_file("/etc/app/key.pem.cipher") as path:   # a server that insists on a path
+        start_server(key_path=path)                               # 0600, on tmpfs, removed after
+
+From a shell (`kms-workshop decrypt-key`, exit codes as in `helpers.cli`):
+
+    kms-workshop decrypt-key key.pem.cipher | server --key-from-stdin
+    KEY=$(kms-workshop decrypt-key key.pem.cipher --tmpfs) && trap 'rm -f "$KEY"' EXIT
+
+The key stays in memory (a `bytearray`, which `wipe` zeroes; copies the SDK made as `str` cannot
+be wiped in Python). When a path is unavoidable it goes to tmpfs (`/dev/shm`), so it is never on
+a disk that outlives the machine or ends up in a backup, and it is removed as soon as possible.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+import tempfile
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from . import envelope, files
+
+_TMPFS_TYPES = ("tmpfs", "ramfs")
+
+
+class _Memory:
+    """A write-only sink that collects plaintext in one bytearray (wipeable), not in BytesIO."""
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+
+    def write(self, chunk: Any) -> int:
+        self.data += chunk
+        return len(chunk)
+
+
+def wipe(buf: bytearray) -> None:
+    """Overwrite a key held in a bytearray with zeros, in place."""
+    buf[:] = bytes(len(buf))
+
+
+def decrypt_key(
+    src: str | os.PathLike[str],
+    *,
+    encryption_context: Mapping[str, str] | None = None,
+    kms: Any = None,
+) -> bytearray:
+    """Decrypt a ciphertext key file (direct or envelope) into memory and return the plaintext."""
+    path = files._check_readable(src)
+    kms = files._client(kms)
+    with open(path, "rb") as fin:
+        if envelope.is_envelope(fin.read(len(envelope.MAGIC))):
+            fin.seek(0)
+            sink = _Memory()
+            try:
+                envelope.decrypt_stream(fin, sink, encryption_context=encryption_context, kms=kms)
+            except BaseException:
+                wipe(sink.data)  # chunks that verified before the failure
+                raise
+            return sink.data
+    text = files.read_input(path).strip().decode("ascii", errors="replace")
+    plaintext = kms.decrypt(text, encryption_context).plaintext
+    return bytearray(plaintext.encode("utf-8") if isinstance(plaintext, str) else plaintext)
+
+
+def is_tmpfs(path: str | os.PathLike[str]) -> bool:
+    """True if `path` lives on a RAM file system (by the longest matching mount point)."""
+    target, best, kind = os.path.realpath(path), "", ""
+    try:
+        with open("/proc/self/mounts", encoding="utf-8") as mounts:
+            for line in mounts:
+                fields = line.split()
+                point = fields[1].replace("\\040", " ")
+                if (target == point or target.startswith(point.rstrip("/") + "/")) and len(point) >= len(best):
+                    best, kind = point, fields[2]
+    except OSError:  # not Linux: cannot tell, so say no
+        return False
+    return kind in _TMPFS_TYPES
+
+
+def tmpfs_dir() -> Path:
+    """Where to put a key file: /dev/shm, else $XDG_RUNTIME_DIR, if they are RAM file systems."""
+    for candidate in ("/dev/shm", os.environ.get("XDG_RUNTIME_DIR", "")):
+        if candidate and os.path.isdir(candidate) and os.access(candidate, os.W_OK) and is_tmpfs(candidate):
+            return Path(candidate)
+    raise FileNotFoundError("No writable tmpfs (/dev/shm or $XDG_RUNTIME_DIR); pass folder= explicitly.")
+
+
+def write_key_file(
+    src: str | os.PathLike[str],
+    *,
+    encryption_context: Mapping[str, str] | None = None,
+    kms: Any = None,
+    folder: str | os.PathLike[str] | None = None,
+) -> Path:
+    """Decrypt to a new 0600 file on tmpfs and return its path; `remove_key_file` it when loaded."""
+    key = decrypt_key(src, encryption_context=encryption_context, kms=kms)
+    # mkstemp: a fresh unguessable name, created 0600 from the start and never shared.
+    fd, name = tempfile.mkstemp(prefix="kms-workshop-key-", suffix=".pem", dir=folder or tmpfs_dir())
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(key)
+    except BaseException:
+        os.unlink(name)
+        raise
+    finally:
+        wipe(key)
+    return Path(name)
+
+
+def remove_key_file(path: str | os.PathLike[str]) -> None:
+    """Overwrite the key file with zeros (RAM pages on tmpfs), then delete it."""
+    with contextlib.suppress(FileNotFoundError):
+        size = os.path.getsize(path)
+        with open(path, "r+b") as out:
+            out.write(bytes(size))
+        os.unlink(path)
+
+
+@contextlib.contextmanager
+def key_file(
+    src: str | os.PathLike[str],
+    *,
+    encryption_context: Mapping[str, str] | None = None,
+    kms: Any = None,
+    folder: str | os.PathLike[str] | None = None,
+) -> Iterator[Path]:
+    """`write_key_file` for the duration of a `with` block; the file is removed however it ends."""
+    path = write_key_file(src, encryption_context=encryption_context, kms=kms, folder=folder)
+    try:
+        yield path
+    finally:
+        remove_key_file(path)
+
+
+def main(argv: list[str]) -> int:
+    """`kms-workshop decrypt-key SRC [--context k=v] [--tmpfs]`: the key to stdout, or a path."""
+    from .cli import USAGE, exit_code, parse_context
+
+    parser = argparse.ArgumentParser(prog="kms-workshop decrypt-key", description=main.__doc__)
+    parser.add_argument("src", help="the ciphertext key file (from `kms-workshop encrypt`)")
+    parser.add_argument("-c", "--context", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--tmpfs", action="store_true",
+                        help="write a 0600 file on tmpfs and print its path; the caller removes it")  # fmt: skip
+    parser.add_argument("--folder", help="with --tmpfs: the folder to use instead of /dev/shm")
+    try:
+        args = parser.parse_args(argv)
+        context = parse_context(args.context)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    except ValueError as exc:
+        print(f"kms-workshop decrypt-key: error: {exc}", file=sys.stderr)
+        return USAGE
+    try:
+        if args.tmpfs:
+            if args.folder and not is_tmpfs(args.folder):
+                print(f"kms-workshop decrypt-key: warning: {args.folder} is not tmpfs", file=sys.stderr)
+            print(write_key_file(args.src, encryption_context=context, folder=args.folder))
+        else:
+            key = decrypt_key(args.src, encryption_context=context)
+            sys.stdout.buffer.write(key)
+            sys.stdout.buffer.flush()
+            wipe(key)
+        return 0
+    except BaseException as exc:  # noqa: BLE001 (mapped to a documented code; bugs re-raise there)
+        code = exit_code(exc, decrypting=True)
+        print(f"kms-workshop decrypt-key: error: {exc}", file=sys.stderr)
+        return code
