@@ -55,18 +55,26 @@ class Caller:
     version: str
 
 
+_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*")
+
+
 def percent_encode(value: str) -> str:
     """RFC 3986 over UTF-8, uppercase hex; space -> %20, '*' -> %2A, '~' literal."""
+    if _UNRESERVED.fullmatch(value):  # fast path: most names and values need no escaping
+        return value
     return quote(value.encode("utf-8"), safe="-_.~")
 
 
 def _canonical_query(params: Mapping[str, str]) -> str:
-    return "&".join(f"{percent_encode(k)}={percent_encode(v)}" for k, v in sorted(params.items()) if k != "Signature")
+    return "&".join([f"{percent_encode(k)}={percent_encode(v)}" for k, v in sorted(params.items()) if k != "Signature"])
 
 
 def string_to_sign_v1(method: str, params: Mapping[str, str]) -> str:
     """Sign over the *decoded* parameters, never the raw query (Go encodes space as '+')."""
-    return f"{method.upper()}&%2F&{percent_encode(_canonical_query(params))}"
+    # The second encoding pass: the canonical string holds only unreserved characters plus
+    # '%', '=' and '&', so three replacements equal percent_encode() and are ~10x cheaper.
+    canonical = _canonical_query(params).replace("%", "%25").replace("=", "%3D").replace("&", "%26")
+    return f"{method.upper()}&%2F&{canonical}"
 
 
 def sign_v1(string_to_sign: str, secret: str) -> str:

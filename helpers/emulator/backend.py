@@ -17,6 +17,19 @@ class KmsBackend:
     def __init__(self, store: Store, clock: Callable[[], datetime] = models.utc_now) -> None:
         self.store = store
         self.clock = clock
+        # Versions never change once written, so their material can be cached per process;
+        # key *state* is always re-read, since another process may have disabled the key.
+        self._versions: dict[tuple[Scope, str], tuple[str, bytes | None]] = {}
+
+    def _version(self, scope: Scope, version_id: str) -> tuple[str, bytes | None] | None:
+        found = self._versions.get((scope, version_id))
+        if found is None:
+            found = self.store.get_version(scope, version_id)
+            if found is not None:
+                if len(self._versions) >= 10_000:
+                    self._versions.clear()
+                self._versions[(scope, version_id)] = found
+        return found
 
     # --- lookups ------------------------------------------------------------------------------
     def _load(self, scope: Scope, key_id: str) -> Key:
@@ -154,7 +167,7 @@ class KmsBackend:
         """Seal under the primary version; returns the key and the raw (not yet Base64) blob."""
         key = self.resolve(scope, key_ref)
         models.check_usable(key)
-        found = self.store.get_version(scope, key.primary_version)
+        found = self._version(scope, key.primary_version)
         if found is None or found[1] is None:
             raise errors.KeyVersionNotFound()
         return key, crypto.seal(found[1], key.primary_version, plaintext, context)
@@ -170,7 +183,7 @@ class KmsBackend:
             version_id = crypto.blob_version_id(blob)
         except crypto.BlobError as exc:
             raise errors.InvalidParameter.named("CiphertextBlob") from exc
-        found = self.store.get_version(scope, version_id)
+        found = self._version(scope, version_id)
         if found is None:
             raise errors.KeyNotFound()
         key = self._load(scope, found[0])

@@ -12,7 +12,7 @@ import logging
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from urllib.parse import parse_qsl
+from urllib.parse import unquote
 
 from . import errors
 from .auth import Authenticator, is_v3
@@ -63,14 +63,21 @@ def parse_params(query: str, body: bytes, content_type: str) -> dict[str, str]:
     return params
 
 
+def _unquote(text: str) -> str:
+    if "%" not in text and "+" not in text:
+        return text  # the common case, e.g. Action=Encrypt: nothing to decode
+    return unquote(text.replace("+", " "), errors="strict")
+
+
 def _decode(text: str, where: str) -> list[tuple[str, str]]:
+    """Form decoding like ``parse_qsl(keep_blank_values=True, errors="strict")``, but faster."""
+    parts = [p for p in text.split("&") if p]
+    if len(parts) > MAX_PARAMS:
+        raise errors.ParseRequestParameterException(f"Too many parameters in the {where}.")
     try:
-        pairs = parse_qsl(text, keep_blank_values=True, errors="strict", max_num_fields=MAX_PARAMS)
+        return [(_unquote(name), _unquote(value)) for name, _, value in (p.partition("=") for p in parts)]
     except UnicodeDecodeError as exc:
         raise errors.ParseRequestParameterException(f"The {where} is not valid UTF-8.") from exc
-    except ValueError as exc:  # more than MAX_PARAMS fields
-        raise errors.ParseRequestParameterException(f"Too many parameters in the {where}.") from exc
-    return pairs
 
 
 class Gateway:

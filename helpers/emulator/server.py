@@ -7,8 +7,10 @@ import socket
 import ssl
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
@@ -20,8 +22,22 @@ from .faults import Faults
 from .gateway import Gateway, HttpRequest, HttpResponse
 from .store import Store
 
+_MAX_LINE = 65536  # request line and each header line: far above the 32 KB an Encrypt URL may need
+_MAX_HEADERS = 100
 MAX_BODY = 1 << 20  # far above any valid request (Plaintext 6 KB, contexts 8 KB)
 _IDLE_TIMEOUT = 120.0  # seconds a keep-alive connection may sit idle before its thread ends
+
+
+_date_cache: tuple[int, str] = (0, "")
+
+
+def _http_date() -> str:
+    """The Date header, formatted once per second (formatting costs more than the rest of a send)."""
+    global _date_cache
+    now = int(time.time())
+    if _date_cache[0] != now:
+        _date_cache = (now, formatdate(now, usegmt=True))
+    return _date_cache[1]
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -39,6 +55,38 @@ class _Handler(BaseHTTPRequestHandler):
         self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         super().setup()
 
+    def parse_request(self) -> bool:
+        """Request line and headers, without the stdlib's email parser (the slowest part of a
+        request there: ~40 us). Headers land lower-cased in ``header_map``."""
+        self.command, self.request_version, self.close_connection = None, "HTTP/0.9", True  # type: ignore[assignment]
+        self.requestline = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")
+        words = self.requestline.split()
+        if len(words) != 3 or words[2] not in ("HTTP/1.0", "HTTP/1.1"):
+            self.send_error(400)
+            return False
+        self.command, self.path, self.request_version = words
+        self.header_map: dict[str, str] = {}
+        for _ in range(_MAX_HEADERS):
+            line = self.rfile.readline(_MAX_LINE + 1)
+            if len(line) > _MAX_LINE:
+                self.send_error(431)
+                return False
+            if line in (b"\r\n", b"\n", b""):
+                break
+            name, colon, value = line.decode("iso-8859-1").partition(":")
+            if not colon or not name.strip():
+                self.send_error(400)
+                return False
+            self.header_map[name.strip().lower()] = value.strip()
+        else:
+            self.send_error(431)
+            return False
+        connection = self.header_map.get("connection", "").lower()
+        self.close_connection = connection == "close" or (self.request_version == "HTTP/1.0" and connection != "keep-alive")
+        if self.header_map.get("expect", "").lower() == "100-continue" and self.request_version == "HTTP/1.1":
+            self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")  # curl waits 1 s for this on bodies > 1 KB
+        return True
+
     def do_GET(self) -> None:  # noqa: N802 (stdlib naming)
         self._serve()
 
@@ -47,19 +95,19 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self) -> None:
         gateway = self.server.gateway
         path, _, query = self.path.partition("?")
+        headers = self.header_map
         try:
-            body = self._read_body()
+            body = self._read_body(headers)
         except errors.KmsApiError as exc:
             self.close_connection = True  # the unread body would be parsed as the next request
             self._send(gateway.render(exc))
             return
-        headers = {k.lower(): v for k, v in self.headers.items()}
         self._send(gateway.handle(HttpRequest(self.command, path, query, headers, body, self.client_address[0])))
 
-    def _read_body(self) -> bytes:
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+    def _read_body(self, headers: dict[str, str]) -> bytes:
+        if "chunked" in headers.get("transfer-encoding", "").lower():
             raise errors.ParseRequestParameterException("Chunked request bodies are not supported.")
-        raw = self.headers.get("Content-Length", "0") or "0"
+        raw = headers.get("content-length", "0").strip() or "0"
         if not raw.isdigit():
             raise errors.ParseRequestParameterException("Invalid Content-Length.")
         if int(raw) > MAX_BODY:
@@ -70,7 +118,7 @@ class _Handler(BaseHTTPRequestHandler):
         # Status line, headers and body in ONE write: two writes cost ~44 ms (Nagle + delayed ACK).
         lines = [f"HTTP/1.1 {response.status} {self.responses.get(response.status, ('',))[0]}"]
         lines += [f"{k}: {v}" for k, v in response.headers.items()]
-        lines += [f"Content-Length: {len(response.body)}", f"Date: {self.date_time_string()}"]
+        lines += [f"Content-Length: {len(response.body)}", f"Date: {_http_date()}"]
         if self.close_connection:
             lines.append("Connection: close")
         payload = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")

@@ -1,0 +1,162 @@
+"""Emulator benchmark: one run, one table (``make bench``).
+
+1. Encrypt latency, classic SDK -> server over loopback, emulator vs a do-nothing server that
+   returns a canned Encrypt body (the transport floor). Both servers run in their own process.
+2. Encrypt+Decrypt throughput, emulator in its own process (``python -m helpers.emulator``),
+   8 client threads.
+3. Emulator RSS after 10,000 requests.
+Targets (issue 3): latency <= 1.25x floor, >= 750 req/s, RSS < 80 MB.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import psutil
+from aliyunsdkcore.client import AcsClient
+from aliyunsdkkms.request.v20160120.CreateKeyRequest import CreateKeyRequest
+from aliyunsdkkms.request.v20160120.DecryptRequest import DecryptRequest
+from aliyunsdkkms.request.v20160120.EncryptRequest import EncryptRequest
+
+ROOT = Path(__file__).resolve().parent.parent
+LATENCY_CALLS, WARMUP = 1000, 50
+THREADS, THROUGHPUT_SECONDS, RSS_REQUESTS = 8, 5.0, 10_000
+
+_FLOOR_SERVER = r"""
+import http.server, socket
+BODY = b'{"KeyId":"key-hzz000000000000000000","KeyVersionId":"00000000-0000-4000-8000-000000000000","CiphertextBlob":"MDAwMDAwMDAtMDAwMC00MDAwLTgwMDAtMDAwMDAwMDAwMDAwAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==","RequestId":"00000000-0000-4000-8000-000000000000"}'
+HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: application/json;charset=utf-8\r\nContent-Length: %d\r\n\r\n" % len(BODY)
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def setup(self):
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        super().setup()
+    def do_POST(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        if n: self.rfile.read(n)
+        self.wfile.write(HEAD + BODY)   # one write, like the emulator
+    def log_message(self, *a): pass
+s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+s.daemon_threads = True
+print("http://127.0.0.1:%d" % s.server_address[1], flush=True)
+s.serve_forever()
+"""
+
+
+@contextmanager
+def serve(args: list[str]) -> Iterator[tuple[str, psutil.Process]]:
+    proc = subprocess.Popen([sys.executable, *args], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        endpoint = proc.stdout.readline().strip() if proc.stdout else ""
+        yield endpoint, psutil.Process(proc.pid)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def client(endpoint: str) -> AcsClient:
+    acs = AcsClient("testid", "testsecret", "cn-hangzhou", proxy={"http": None, "https": None})
+    acs.add_endpoint("cn-hangzhou", "Kms", endpoint)
+    return acs
+
+
+def call(acs: AcsClient, request: Any) -> dict[str, Any]:
+    return dict(json.loads(acs.do_action_with_exception(request)))
+
+
+def encrypt_request(key_id: str, text: str = "aGVsbG8gd29ybGQ=") -> EncryptRequest:
+    request = EncryptRequest()
+    request.set_KeyId(key_id)
+    request.set_Plaintext(text)
+    return request
+
+
+def latencies(endpoints: list[str], key_id: str, rounds: int = 10) -> list[list[float]]:
+    """Alternate blocks of calls between the servers, so load drift on the box hits both alike."""
+    clients = [client(e) for e in endpoints]
+    samples: list[list[float]] = [[] for _ in endpoints]
+    for acs in clients:
+        for _ in range(WARMUP):
+            acs.do_action_with_exception(encrypt_request(key_id))
+    for _ in range(rounds):
+        for acs, bucket in zip(clients, samples, strict=True):
+            for _ in range(LATENCY_CALLS // rounds):
+                start = time.perf_counter()
+                acs.do_action_with_exception(encrypt_request(key_id))
+                bucket.append((time.perf_counter() - start) * 1000)
+    return samples
+
+
+def p99(samples: list[float]) -> float:
+    return sorted(samples)[int(len(samples) * 0.99) - 1]
+
+
+def throughput(endpoint: str, key_id: str, seconds: float) -> tuple[float, int]:
+    """Encrypt+Decrypt pairs from 8 threads; returns requests/s and the error count."""
+    stop, counts, failures = threading.Event(), [0] * THREADS, [0] * THREADS
+
+    def worker(n: int) -> None:
+        acs = client(endpoint)
+        while not stop.is_set():
+            try:
+                blob = call(acs, encrypt_request(key_id, f"thread {n}"))["CiphertextBlob"]
+                request = DecryptRequest()
+                request.set_CiphertextBlob(blob)
+                call(acs, request)
+                counts[n] += 2
+            except Exception:  # noqa: BLE001 — counted and reported, a benchmark must finish
+                failures[n] += 1
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(THREADS)]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    time.sleep(seconds)
+    stop.set()
+    for t in threads:
+        t.join()
+    return sum(counts) / (time.perf_counter() - start), sum(failures)
+
+
+def main() -> int:
+    with serve(["-m", "helpers.emulator"]) as (endpoint, process), serve(["-c", _FLOOR_SERVER]) as (floor_endpoint, _):
+        key_id = call(client(endpoint), CreateKeyRequest())["KeyMetadata"]["KeyId"]
+        emulator, floor = latencies([endpoint, floor_endpoint], key_id)
+        rate, failed = throughput(endpoint, key_id, THROUGHPUT_SECONDS)
+        done = 1 + WARMUP + LATENCY_CALLS + int(rate * THROUGHPUT_SECONDS)
+        if done < RSS_REQUESTS:  # top up to at least 10,000 requests before reading RSS
+            extra, more_failed = throughput(endpoint, key_id, (RSS_REQUESTS - done) / max(rate, 1) + 0.5)
+            failed += more_failed
+            done += int(extra * ((RSS_REQUESTS - done) / max(rate, 1) + 0.5))
+        rss_mb = process.memory_info().rss / 2**20
+    med_e, med_f = statistics.median(emulator), statistics.median(floor)
+    rows = [
+        ("Encrypt latency median (ms)", f"{med_e:.3f}", f"floor {med_f:.3f}; ratio {med_e / med_f:.2f}x", "<= 1.25x floor", med_e <= 1.25 * med_f),
+        ("Encrypt latency p99 (ms)", f"{p99(emulator):.3f}", f"floor {p99(floor):.3f}; ratio {p99(emulator) / p99(floor):.2f}x", "(reported)", True),
+        (f"Encrypt+Decrypt throughput, {THREADS} threads (req/s)", f"{rate:.0f}", f"{failed} failed requests", ">= 750", rate >= 750 and not failed),
+        (f"Server RSS after ~{done:,} requests (MB)", f"{rss_mb:.1f}", "psutil rss of the server process", "< 80", rss_mb < 80),
+    ]  # fmt: skip
+    widths = [max(len(str(r[i])) for r in rows) for i in range(4)]
+    header = ("measure", "value", "detail", "target")
+    widths = [max(w, len(h)) for w, h in zip(widths, header, strict=True)]
+    print(" | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + " | met")
+    print("-+-".join("-" * w for w in widths) + "-+----")
+    for row in rows:
+        print(" | ".join(str(c).ljust(w) for c, w in zip(row[:4], widths, strict=True)) + f" | {'yes' if row[4] else 'NO'}")
+    print(f"({LATENCY_CALLS} sequential calls per server after {WARMUP} warm-up, interleaved in 10 blocks, one keep-alive "
+          "client each; servers in their own processes; "
+          f"{psutil.cpu_count()} CPUs; Python {sys.version.split()[0]})")  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
