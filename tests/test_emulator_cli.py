@@ -1,0 +1,46 @@
+"""The standalone command and the generated docs list."""
+
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from helpers.emulator import ACTIONS
+from helpers.emulator.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_cli_list_actions_matches_the_docs(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--list-actions"]) == 0
+    listed = capsys.readouterr().out.split()
+    assert listed == list(ACTIONS)
+    doc = (ROOT / "docs" / "emulator.md").read_text(encoding="utf-8")
+    block = doc.split("<!-- actions:start -->")[1].split("<!-- actions:end -->")[0]
+    assert re.findall(r"^- (\w+)$", block, re.M) == list(ACTIONS)
+
+
+def test_cli_bad_qps_limit_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--qps-limit", "fast"]) == 2
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_cli_prints_endpoint_first_and_exits_cleanly(tmp_path: Path, sig: signal.Signals) -> None:
+    state = tmp_path / "state" / "kms.sqlite"
+    proc = subprocess.Popen([sys.executable, "-m", "helpers.emulator", "--state", str(state), "--qps-limit", "real"],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        assert re.fullmatch(r"http://127\.0\.0\.1:\d+", proc.stdout.readline().strip())
+        second = proc.stdout.readline()
+        assert "testid" in second and "testsecret" in second
+    finally:
+        proc.send_signal(sig)
+        out, err = proc.communicate(timeout=10)
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err and state.exists()
