@@ -9,6 +9,7 @@ a thread per connection, and send the status line, headers and body in ONE write
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 import uuid
@@ -70,6 +71,11 @@ class LoopbackServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"  # keep-alive: the SDK pools its connections
+
+            def setup(self) -> None:
+                super().setup()
+                # Belt and braces with the single write below: never wait on Nagle.
+                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
             def _serve(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
