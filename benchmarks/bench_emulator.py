@@ -140,7 +140,7 @@ def main() -> int:
         rss_mb = process.memory_info().rss / 2**20
     med_e, med_f = statistics.median(emulator), statistics.median(floor)
     rows = [
-        ("Encrypt latency median (ms)", f"{med_e:.3f}", f"floor {med_f:.3f}; ratio {med_e / med_f:.2f}x", "<= 1.25x floor", med_e <= 1.25 * med_f),
+        ("Encrypt latency median (ms)", f"{med_e:.3f}", f"floor {med_f:.3f}; ratio {med_e / med_f:.3f}x", "<= 1.25x floor", med_e <= 1.25 * med_f),
         ("Encrypt latency p99 (ms)", f"{p99(emulator):.3f}", f"floor {p99(floor):.3f}; ratio {p99(emulator) / p99(floor):.2f}x", "(reported)", True),
         (f"Encrypt+Decrypt throughput, {THREADS} threads (req/s)", f"{rate:.0f}", f"{failed} failed requests", ">= 750", rate >= 750 and not failed),
         (f"Server RSS after ~{done:,} requests (MB)", f"{rss_mb:.1f}", "psutil rss of the server process", "< 80", rss_mb < 80),

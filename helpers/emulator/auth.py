@@ -60,7 +60,7 @@ _UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*")
 
 def percent_encode(value: str) -> str:
     """RFC 3986 over UTF-8, uppercase hex; space -> %20, '*' -> %2A, '~' literal."""
-    if _UNRESERVED.fullmatch(value):  # fast path: most names and values need no escaping
+    if value.isalnum() and value.isascii() or _UNRESERVED.fullmatch(value):  # fast path: most names and values need no escaping
         return value
     return quote(value.encode("utf-8"), safe="-_.~")
 
