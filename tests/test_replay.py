@@ -253,3 +253,42 @@ def test_record_cli_requires_notebooks():
     out = subprocess.run([sys.executable, "-m", "helpers", "record"], capture_output=True, text=True, cwd=REPO,
                          env={**os.environ, "KMS_WORKSHOP_CASSETTES": "/nonexistent"}, timeout=60)
     assert out.returncode == 2 and "--all" in out.stderr
+
+
+# Recording against the cloud: the plan, the confirmation, the cleanup (no network needed) -------
+
+
+def test_record_created_resources_from_a_cassette():
+    from helpers.replay.record import created_resources
+
+    keys, aliases = created_resources(Cassette.load(REPO / "notebooks" / "cassettes" / "00_setup.yaml"))
+    assert len(keys) == 1 and aliases == ["alias/kms-workshop-demo"]
+
+
+def test_record_cleanup_cloud_deletes_aliases_and_schedules_keys():
+    from helpers.replay.record import cleanup_cloud
+
+    class FakeKms:
+        def __init__(self) -> None:
+            self.calls: list[tuple[str, ...]] = []
+
+        def delete_alias(self, alias: str) -> None:
+            self.calls.append(("delete_alias", alias))
+            raise helpers.KeyNotFoundError("Forbidden.AliasNotFound", "gone already")
+
+        def schedule_key_deletion(self, key_id: str, days: int) -> None:
+            self.calls.append(("schedule_key_deletion", key_id, str(days)))
+
+    fake, log = FakeKms(), []
+    cleanup_cloud(fake, ["k1"], ["alias/kms-workshop-demo"], log.append)
+    assert fake.calls == [("delete_alias", "alias/kms-workshop-demo"), ("schedule_key_deletion", "k1", "7")]
+    assert "Forbidden.AliasNotFound (left as is)" in log[0]
+
+
+def test_record_cloud_asks_first_and_refuses_without_a_terminal():
+    out = subprocess.run([sys.executable, "-m", "helpers", "record", "--all", "--upstream", "cloud"],
+                         capture_output=True, text=True, cwd=REPO, stdin=subprocess.DEVNULL, timeout=60)
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert "against Alibaba Cloud KMS at https://kms.cn-hangzhou.aliyuncs.com" in out.stdout
+    assert "00_setup.ipynb: 1 key(s), aliases alias/kms-workshop-demo" in out.stdout
+    assert "pass --yes" in out.stderr
