@@ -102,3 +102,21 @@ def test_record_reproduces_the_committed_cassette_and_outputs(tmp_path: Path):
         return [json.dumps(c.outputs, sort_keys=True) for c in nb.cells if c.cell_type == "code"][1:]  # [0]: port
 
     assert outputs(replayed) == outputs(committed)
+
+
+def test_record_failing_notebook_keeps_the_old_cassette(tmp_path: Path):
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell('raise RuntimeError("broken on purpose")'))
+    path = tmp_path / NOTEBOOK.name
+    nbformat.write(nb, path)
+    old = tmp_path / "cassettes" / CASSETTE.name
+    old.parent.mkdir()
+    shutil.copy(CASSETTE, old)
+    out = subprocess.run([sys.executable, "-m", "helpers", "record", str(path), "--upstream", "emulator",
+                          "--cassettes", str(old.parent), "--timeout", "60"],
+                         capture_output=True, text=True, cwd=REPO, env=_env(), timeout=120)
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert "failed while recording; its cassette is unchanged" in out.stderr
+    assert "broken on purpose" in out.stderr
+    assert old.read_bytes() == CASSETTE.read_bytes()
+    assert sorted(p.name for p in old.parent.iterdir()) == [CASSETTE.name]

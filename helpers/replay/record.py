@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -148,9 +149,9 @@ def record_notebook(
 ) -> Recording:
     """Record one notebook's cassette. The committed cassette is replaced only on success."""
     target = cassette_dir / f"{path.stem}.yaml"
-    partial = cassette_dir / f".{path.stem}.recording.yaml"
     start = time.perf_counter()
-    with upstream.open() as endpoint:
+    with upstream.open() as endpoint, tempfile.TemporaryDirectory(prefix="kms-cassette-") as tmp:
+        partial = Path(tmp) / target.name
         recorder = Recorder(endpoint, partial, notebook=path.stem, upstream_label=upstream.label,
                             keep_raw=keep_raw).start()
         try:
@@ -158,11 +159,11 @@ def record_notebook(
                              KMS_WORKSHOP_REGION=region)
             execute(path, env, timeout)
         except BaseException:
-            recorder.stop()
-            partial.unlink(missing_ok=True)
+            recorder.stop()  # the partial cassette goes with the temporary folder
             raise
         recorder.stop()
-    partial.replace(target)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(partial, target)
     return Recording(path, target, len(recorder.interactions), time.perf_counter() - start, recorder.raw)
 
 
@@ -286,8 +287,14 @@ def main(argv: list[str]) -> int:
         import helpers
 
         cleaner = helpers.connect("cloud", region=args.region)
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError
+
     for nb in notebooks:
-        rec = record_notebook(nb, cassette_dir, upstream, timeout=args.timeout, region=args.region)
+        try:
+            rec = record_notebook(nb, cassette_dir, upstream, timeout=args.timeout, region=args.region)
+        except (CellExecutionError, CellTimeoutError) as exc:
+            print(f"{nb.name} failed while recording; its cassette is unchanged:\n{exc}", file=sys.stderr)
+            return 1
         print(f"  {nb.name}: {rec.interactions} request(s) -> {_rel(rec.cassette)} ({rec.seconds:.1f} s)",
               flush=True)
         if cleaner is not None:
