@@ -73,6 +73,12 @@ _CODE_CLASSES: dict[str, type[errors.KmsError]] = {
 }
 
 
+_HINTS = {
+    "Replay.NoMatch": "The notebook asked for something its recording does not hold: after editing a "
+    "notebook, re-record it with `make record` (see docs/replay.md).",
+}
+
+
 def translate(exc: ServerException | ClientException, action: str) -> errors.KmsError:
     """Map an SDK exception to the kit's error tree (the wire code stays in `.code`)."""
     if isinstance(exc, ServerException):
@@ -90,6 +96,7 @@ def translate(exc: ServerException | ClientException, action: str) -> errors.Kms
             exc.get_error_msg(),
             http_status=exc.get_http_status(),
             request_id=exc.get_request_id(),
+            hint=_HINTS.get(code),
         )
     code = exc.get_error_code()
     if code == "SDK.HttpError":
