@@ -292,3 +292,16 @@ def test_record_cloud_asks_first_and_refuses_without_a_terminal():
     assert "against Alibaba Cloud KMS at https://kms.cn-hangzhou.aliyuncs.com" in out.stdout
     assert "00_setup.ipynb: 1 key(s), aliases alias/kms-workshop-demo" in out.stdout
     assert "pass --yes" in out.stderr
+
+
+def test_recorder_forwards_but_does_not_record_non_api_requests(tmp_path: Path):
+    """00_setup's clock check is a bare GET: live, it reaches the upstream; it is never replayed."""
+    import urllib.error
+    import urllib.request
+
+    with Emulator() as upstream, Recorder(upstream.endpoint, tmp_path / "c.yaml", notebook="demo") as rec:
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        with pytest.raises(urllib.error.HTTPError) as info:
+            opener.open(rec.endpoint + "/", timeout=5)
+        assert b"RequestId" in info.value.read()  # the upstream's own answer came back
+        assert rec.interactions == []
