@@ -22,4 +22,4 @@ from .errors import (
 from .files import decrypt_file as decrypt_file, encrypt_file as encrypt_file
 from .kms import Kms as Kms
 from .workshop import ensure_key as ensure_key
-from . import cleanup as cleanup, preflight as preflight, tls as tls, widgets as widgets, workshop as workshop
+from . import cleanup as cleanup, envelope as envelope, files as files, preflight as preflight, tls as tls, widgets as widgets, workshop as workshop
