@@ -63,9 +63,12 @@ def page(params: Mapping[str, str]) -> tuple[int, int]:
 def _json(params: Mapping[str, str], name: str, max_length: int) -> object:
     raw = _bounded(name, params.get(name, ""), max_length)
     try:
-        return json.loads(raw)
-    except (ValueError, RecursionError) as exc:
+        value = json.loads(raw)
+        # A "\ud800" escape parses to a lone surrogate, which no UTF-8 step later can encode.
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except (ValueError, RecursionError) as exc:  # UnicodeEncodeError is a ValueError
         raise errors.InvalidParameter.named(name, "It must be valid JSON.") from exc
+    return value
 
 
 def encryption_context(params: Mapping[str, str], name: str = "EncryptionContext") -> dict[str, str] | None:
