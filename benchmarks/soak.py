@@ -263,11 +263,15 @@ class KillResult:
 
 
 def integrity_check(state: Path) -> str:
-    db = sqlite3.connect(f"file:{state}?mode=rw", uri=True, timeout=10)
+    """SQLite's own check of the file: "ok", or what is wrong (a file that is not a database says so)."""
     try:
-        return str(db.execute("PRAGMA integrity_check").fetchone()[0])
-    finally:
-        db.close()
+        db = sqlite3.connect(f"file:{state}?mode=rw", uri=True, timeout=10)
+        try:
+            return "; ".join(str(row[0]) for row in db.execute("PRAGMA integrity_check").fetchall())
+        finally:
+            db.close()
+    except sqlite3.DatabaseError as exc:
+        return f"error: {exc}"
 
 
 def _crash_worker(endpoint: str, acked: Acked, stop: threading.Event, seed: int, failures: list[int]) -> None:
@@ -333,31 +337,36 @@ def run_kill_restart(state: Path, *, cycles: int = 3, clients: int = 3, load_sec
         result.cycles = cycle + 1
     # Restart on the same file and check every acknowledged thing.
     with emulator_process(state) as emu:
-        kms = client(emu.endpoint)
-        for key_id in sorted(acked.keys):
-            try:
-                kms.describe_key(key_id)
-            except KmsError:
-                result.missing_keys += 1
-        for blob, text, ctx in acked.ciphertexts:
-            try:
-                ok = kms.decrypt(blob, ctx).plaintext == text
-            except KmsError:
-                ok = False
-            result.undecryptable += not ok
-        for blob, key in acked.data_keys:
-            try:
-                ok = kms.decrypt(blob, binary=True).plaintext == key
-            except KmsError:
-                ok = False
-            result.undecryptable += not ok
-        for alias, key_id in acked.aliases.items():
-            try:
-                ok = kms.describe_key(alias).key_id == key_id
-            except KmsError:
-                ok = False
-            result.missing_aliases += not ok
+        verify_acked(client(emu.endpoint), acked, result)
     result.integrity.append(integrity_check(state))
+    return result
+
+
+def verify_acked(kms: helpers.Kms, acked: Acked, result: KillResult) -> KillResult:
+    """Every acknowledged key exists, every acknowledged ciphertext and data key decrypts to what it was."""
+    for key_id in sorted(acked.keys):
+        try:
+            kms.describe_key(key_id)
+        except KmsError:
+            result.missing_keys += 1
+    for blob, text, ctx in acked.ciphertexts:
+        try:
+            ok = kms.decrypt(blob, ctx).plaintext == text
+        except KmsError:
+            ok = False
+        result.undecryptable += not ok
+    for blob, key in acked.data_keys:
+        try:
+            ok = kms.decrypt(blob, binary=True).plaintext == key
+        except KmsError:
+            ok = False
+        result.undecryptable += not ok
+    for alias, key_id in acked.aliases.items():
+        try:
+            ok = kms.describe_key(alias).key_id == key_id
+        except KmsError:
+            ok = False
+        result.missing_aliases += not ok
     result.acked_keys, result.acked_ciphertexts = len(acked.keys), len(acked.ciphertexts)
     result.acked_data_keys, result.acked_aliases = len(acked.data_keys), len(acked.aliases)
     return result

@@ -145,7 +145,7 @@ def world() -> World:
 
 
 # --- random requests --------------------------------------------------------------------------
-_QUERY_CHARS = st.sampled_from(list("&=%+?#/ ;,~*'\"\\\x00\x7f") + ["%FF", "%C3", "%00", "%2", "é", "😀", "\ud800"])
+_QUERY_CHARS = st.sampled_from(list("&=%+?#/ ;,~*'\"\\\x00\x7f") + ["%FF", "%C3", "%00", "%2", "%ED%A0%80", "é", "😀"])
 _query_text = st.lists(st.one_of(_QUERY_CHARS, st.text(max_size=8)), max_size=40).map("".join)
 _header_names = st.sampled_from(["content-type", "authorization", "x-acs-action", "x-acs-date", "x-acs-version",
                                  "x-acs-signature-nonce", "x-acs-content-sha256", "host", "connection"])  # fmt: skip
@@ -158,10 +158,12 @@ _header_values = st.one_of(st.text(max_size=40), st.sampled_from([
 @given(method=st.sampled_from(["GET", "POST", "PUT", "HEAD", "OPTIONS", "G\x00T", "post"]),
        path=st.sampled_from(["/", "/", "/", FAULTS_PATH, "//", "/%2F", "/?", "/.."]),
        query=_query_text, headers=st.dictionaries(_header_names, _header_values, max_size=6),
-       body=st.one_of(st.binary(max_size=200), _query_text.map(lambda s: s.encode("utf-8", "surrogatepass"))))  # fmt: skip
+       body=st.one_of(st.binary(max_size=200), _query_text.map(lambda s: s.encode("utf-8"))))  # fmt: skip
 def test_hostile_random_requests_get_a_documented_4xx(method: str, path: str, query: str, headers: dict[str, str],
                                                       body: bytes) -> None:  # fmt: skip
     gw = new_gateway()  # fresh: a random fault setting must not leak into the next example
+    # The server hands the gateway the raw request line decoded as ISO-8859-1: do the same.
+    query = query.encode("utf-8").decode("iso-8859-1")
     status, answer = call(gw, method, query, body, headers, path)
     # Only the loopback fault-control path can accept unsigned input (its own small form).
     check("random request", status, answer, allow_ok=path == FAULTS_PATH and method == "POST")
@@ -407,7 +409,9 @@ def valid_http() -> bytes:
 def test_hostile_mutated_http_bytes_never_5xx_or_hang(ops: list[tuple[str, int, int]]) -> None:
     data = bytearray(valid_http())
     for op, pos, byte in ops:
-        pos %= max(len(data), 1)
+        if not data:
+            break
+        pos %= len(data)
         if op == "flip":
             data[pos] ^= byte or 1
         elif op == "insert":
