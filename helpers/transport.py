@@ -28,7 +28,12 @@ warnings.filterwarnings("ignore", message=r"ssl.match_hostname\(\) is deprecated
 
 # The SDK logs every request's parameters (Plaintext, SecurityToken) and every response body
 # (Decrypt's plaintext) at DEBUG. A learner who turns on DEBUG logging must not see secrets.
-logging.getLogger("aliyunsdkcore").setLevel(logging.CRITICAL)
+# http_response sets its own logger to DEBUG (with a stderr handler) when imported, and with the
+# SDK's DEBUG=sdk switch logs each full request URL there: import it first, then silence it too.
+import aliyunsdkcore.http.http_response  # noqa: E402,F401
+
+for _name in ("aliyunsdkcore", "aliyunsdkcore.http.http_response"):
+    logging.getLogger(_name).setLevel(logging.CRITICAL)
 
 
 def _enable_sni() -> None:
