@@ -76,3 +76,32 @@ lock: env ## re-pin constraints.txt from what is installed now
 clean: ## remove the venv, caches and local emulator state
 	rm -rf $(VENV) .kms-workshop .pytest_cache .hypothesis build *.egg-info
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+
+# ---- reliability (issue 7): added targets ------------------------------------------------------
+.PHONY: soak test-pythons reliability
+PYTHONS ?= 3.11 3.12 3.13
+SOAK_CLIENTS ?= 8
+SOAK_SECONDS ?= 180
+
+soak: env ## long load run (SOAK_CLIENTS=8 SOAK_SECONDS=180) plus 10 kill -9/restart cycles; loopback only
+	$(BIN)/python benchmarks/soak.py --clients $(SOAK_CLIENTS) --seconds $(SOAK_SECONDS)
+	$(BIN)/python benchmarks/soak.py --kill-cycles 10
+
+test-pythons: ## the unit suite on Python 3.11, 3.12 and 3.13 (venvs in .venv/pythons/); names any missing interpreter
+	@missing=""; failed=""; passed=""; \
+	for v in $(PYTHONS); do \
+	  py=""; \
+	  for c in "python$$v" "$$(pyenv root 2>/dev/null)/versions/$$v"*/bin/python$$v "/usr/bin/python$$v" "/usr/local/bin/python$$v"; do \
+	    if "$$c" -c "import sys; assert sys.version_info[:2] == tuple(map(int, '$$v'.split('.')))" 2>/dev/null; then py="$$c"; break; fi; \
+	  done; \
+	  if [ -z "$$py" ]; then echo "MISSING: no Python $$v interpreter (tried python$$v on PATH, pyenv, /usr/bin, /usr/local/bin)"; missing="$$missing $$v"; continue; fi; \
+	  echo "== Python $$v: $$py ($$($$py -V))"; \
+	  test -x $(VENV)/pythons/$$v/bin/python || $$py -m venv $(VENV)/pythons/$$v || { failed="$$failed $$v"; continue; }; \
+	  $(VENV)/pythons/$$v/bin/python -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev]' || { failed="$$failed $$v(install)"; continue; }; \
+	  if $(VENV)/pythons/$$v/bin/python -m pytest tests -q -m "not browser" -p no:cacheprovider; then passed="$$passed $$v"; else failed="$$failed $$v"; fi; \
+	done; \
+	echo "test-pythons: passed:$${passed:- none}; failed:$${failed:- none}; missing:$${missing:- none}"; \
+	test -z "$$failed$$missing"
+
+reliability: env ## regenerate docs/reliability.md from the hostile-input, load, fault and secrets runs (~5 min)
+	$(BIN)/python benchmarks/reliability_report.py --out docs/reliability.md

@@ -45,6 +45,7 @@ def test_faults_kill_9_mid_load_loses_nothing_acknowledged(tmp_path: Path, capsy
               f"{result.missing_keys + result.undecryptable + result.missing_aliases}; integrity {sorted(set(result.integrity))}")  # fmt: skip
     assert result.integrity == ["ok"] * (result.cycles + 1)
     assert (result.missing_keys, result.undecryptable, result.missing_aliases) == (0, 0, 0)
+    assert result.unexpected_errors == [] and result.nothing_lost
     # The kills really landed mid-load: work was acknowledged, and calls failed against the dead server.
     assert result.cycles == 3 and result.acked_keys >= 3 and result.acked_ciphertexts >= 30
     assert result.failed_after_kill >= 3

@@ -221,7 +221,7 @@ def test_hostile_mutated_signed_requests_are_refused(shape: str, mutation: str, 
     query = raw_query if raw_query is not None else encode(query_pairs)
     headers = FORM if body_pairs else {}
     status, answer = call(w.gw, method, query, encode(body_pairs).encode(), headers)
-    code = check(f"signed {shape}, {mutation}", status, answer)
+    code = check(f"validly signed request, then: {mutation}", status, answer)
     if mutation in EXPECTED:
         assert code == EXPECTED[mutation], answer
     # What the tampered request asked for did not happen.

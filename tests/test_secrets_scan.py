@@ -55,7 +55,7 @@ def _key_der() -> bytes:
 
 def _plant(tmp_path: Path) -> dict[str, Path]:
     ak_id = "LT" + "AI" + "5tQ8pZr2VnXk7Wm3Yc9B"
-    ak_secret = "Zq8" + "Xw2Lm5Np7Rt9Vb3Hj6Kd4Fs1Gy0"  # 30 letters and digits
+    ak_sk = "Zq8" + "Xw2Lm5Np7Rt9Vb3Hj6Kd4Fs1Gy0"  # 30 letters and digits
     sts_id = "ST" + "S." + "NUgYrLnoC37mZZCNnAbez2Hdx"
     sts_token = "CA" + "IS" + "8AF1q6Ft5B2yfSjIr5bSEsnAf" * 4
     aws = "AK" + "IA" + "IOSFODNN7EXAMPLQ"
@@ -64,8 +64,8 @@ def _plant(tmp_path: Path) -> dict[str, Path]:
     files = {
         "notebooks/certs/server.key": demo_src.read_text(),  # the demo key itself: allowed
         "docs/demo-key-copy.md": f"The workshop's demo key:\n{demo_pem}\n",  # allowed: same public key
-        "app/settings.py": f'ACCESS_KEY_ID = "{ak_id}"\n# rotated\nACCESS_KEY_SECRET = "{ak_secret}"\n',
-        "app/.env": f"ALIBABA_CLOUD_ACCESS_KEY_SECRET={ak_secret}\n",
+        "app/settings.py": f'ACCESS_KEY_ID = "{ak_id}"\n# rotated\nACCESS_KEY_SECRET = "{ak_sk}"\n',
+        "app/.env": f"ALIBABA_CLOUD_ACCESS_KEY_SECRET={ak_sk}\n",
         "app/sts.txt": f"{sts_id}\n{sts_token}\n",
         "app/aws.cfg": f"aws_access_key_id = {aws}\n",
         "app/other.key": _key_pem(),
@@ -141,13 +141,13 @@ def test_secrets_helpers_never_log_secrets_or_plaintext(sdk_debug: bool, monkeyp
     root = logging.getLogger()
     monkeypatch.setattr(root, "level", logging.DEBUG)
     root.addHandler(handler)
-    secret_text = "PLAINTEXT-" + "q7Zx9Lm2"
+    marker_text = "PLAINTEXT-" + "q7Zx9Lm2"
     try:
         with Emulator() as emu:
             kms = helpers.connect("emulator", endpoint=emu.endpoint, retry=RetryPolicy(sleep=lambda s: None))
             key = kms.create_key().key_id
-            blob = kms.encrypt(key, secret_text, {"ctx": "c"}).ciphertext_blob
-            assert kms.decrypt(blob, {"ctx": "c"}).plaintext == secret_text
+            blob = kms.encrypt(key, marker_text, {"ctx": "c"}).ciphertext_blob
+            assert kms.decrypt(blob, {"ctx": "c"}).plaintext == marker_text
             data_key = kms.generate_data_key(key)
             emu.configure_faults(unavailable_next=1)  # one retry, which the helpers log
             kms.decrypt(data_key.ciphertext_blob, binary=True)
@@ -159,7 +159,7 @@ def test_secrets_helpers_never_log_secrets_or_plaintext(sdk_debug: bool, monkeyp
     logged = "\n".join(handler.lines)
     assert any("retrying" in line for line in handler.lines), "DEBUG capture is not working"
     secrets = {
-        "plaintext": secret_text, "plaintext (URL-encoded)": secret_text.replace("-", "%2D"),
+        "plaintext": marker_text, "plaintext (URL-encoded)": marker_text.replace("-", "%2D"),
         "data key": base64.b64encode(data_key.plaintext).decode(), "AccessKey secret": "testsecret",
         "ciphertext": blob[:40],
     }
