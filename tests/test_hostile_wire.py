@@ -164,7 +164,10 @@ def test_hostile_random_requests_get_a_documented_4xx(method: str, path: str, qu
     gw = new_gateway()  # fresh: a random fault setting must not leak into the next example
     # The server hands the gateway the raw request line decoded as ISO-8859-1: do the same.
     query = query.encode("utf-8").decode("iso-8859-1")
-    status, answer = call(gw, method, query, body, headers, path)
+    try:
+        status, answer = call(gw, method, query, body, headers, path)
+    finally:
+        gw.backend.store.close()
     # Only the loopback fault-control path can accept unsigned input (its own small form).
     check("random request", status, answer, allow_ok=path == FAULTS_PATH and method == "POST")
 
@@ -236,11 +239,14 @@ _COMMON = {"Action", "Version", "Format", "AccessKeyId", "SignatureMethod", "Sig
 def test_hostile_unmutated_shapes_are_accepted() -> None:
     """The baseline the mutations start from: each shape, untouched, succeeds (so a refusal means something)."""
     w = World()
-    for shape, params in w.requests().items():
-        status, body = call(w.gw, "POST", encode(params))
-        assert status == 200, (shape, body)
-        if shape == "Decrypt":
-            assert body["Plaintext"] == w.plaintext
+    try:
+        for shape, params in w.requests().items():
+            status, body = call(w.gw, "POST", encode(params))
+            assert status == 200, (shape, body)
+            if shape == "Decrypt":
+                assert body["Plaintext"] == w.plaintext
+    finally:
+        w.gw.backend.store.close()
 
 
 # --- the signature check itself ---------------------------------------------------------------

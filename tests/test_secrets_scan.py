@@ -138,6 +138,11 @@ def test_secrets_helpers_never_log_secrets_or_plaintext(sdk_debug: bool, monkeyp
     if sdk_debug:
         monkeypatch.setenv("DEBUG", "sdk")  # the SDK's own switch: dumps every request line
     handler = Everything()
+    # Earlier tests may have run logging.config with disable_existing_loggers (Jupyter does):
+    # a learner's session has every logger enabled, so this test does too.
+    for logger in list(logging.root.manager.loggerDict.values()):
+        if isinstance(logger, logging.Logger) and logger.disabled:
+            monkeypatch.setattr(logger, "disabled", False)
     root = logging.getLogger()
     monkeypatch.setattr(root, "level", logging.DEBUG)
     root.addHandler(handler)
