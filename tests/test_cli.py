@@ -13,7 +13,8 @@ import pytest
 
 from helpers import cli, envelope
 from helpers.__main__ import main as kms_workshop
-from tests.fixtures_kms import emulator, key_id, kms  # noqa: F401 (pytest fixtures)
+from tests.fixtures_kms import emulator, key_id  # noqa: F401 (pytest fixtures)
+from tests.test_envelope import kms  # noqa: F401 (a client that is closed at teardown)
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -25,10 +25,22 @@ from helpers.envelope import (
 from helpers.errors import InvalidCiphertextError, KmsError
 from helpers.kms import Kms
 from helpers.results import DataKey, DecryptResult
-from tests.fixtures_kms import emulator, key_id, kms  # noqa: F401 (pytest fixtures)
+from tests.fixtures_kms import emulator, key_id  # noqa: F401 (pytest fixtures)
 
 CTX = {"purpose": "kms-workshop-test", "host": "web-1"}
 CHUNK = 64  # small chunks make boundary and reorder cases cheap
+
+
+@pytest.fixture
+def kms(emulator) -> Iterator[Kms]:
+    """Like fixtures_kms.kms, but closes the SDK's connection pool at teardown.
+
+    Otherwise a client caught in a traceback cycle is collected together with its sockets, in
+    no set order, and a socket finalised first raises ResourceWarning (an error in this suite).
+    """
+    client = helpers.connect("emulator", endpoint=emulator.endpoint)
+    yield client
+    client._transport.acs.session.close()
 
 
 class FakeKms:
@@ -281,9 +293,12 @@ def other_account(emulator) -> Kms:
 
 def test_envelope_other_account_cannot_decrypt(emulator, kms, key_id, tmp_path):
     (tmp_path / "in.cipher").write_bytes(seal(b"secret", kms, key=key_id))
-    with pytest.raises(KmsError) as err:
-        envelope.decrypt_file(tmp_path / "in.cipher", tmp_path / "out", encryption_context=CTX,
-                              kms=other_account(emulator))  # fmt: skip
+    other = other_account(emulator)
+    try:
+        with pytest.raises(KmsError) as err:
+            envelope.decrypt_file(tmp_path / "in.cipher", tmp_path / "out", encryption_context=CTX, kms=other)
+    finally:
+        other._transport.acs.session.close()
     assert not isinstance(err.value, EnvelopeError)
     assert_nothing_written(tmp_path)
 

@@ -10,7 +10,8 @@ from helpers import envelope, files
 from helpers.atomic import OutputExistsError
 from helpers.errors import PlaintextTooLargeError
 from helpers.kms import MAX_PLAINTEXT_BYTES
-from tests.fixtures_kms import emulator, key_id, kms  # noqa: F401 (pytest fixtures)
+from tests.fixtures_kms import emulator, key_id  # noqa: F401 (pytest fixtures)
+from tests.test_envelope import kms  # noqa: F401 (a client that is closed at teardown)
 
 CTX = {"purpose": "kms-workshop-test"}
 

@@ -11,7 +11,8 @@ import pytest
 
 from helpers import files, startup
 from helpers.envelope import ContextMismatchError
-from tests.fixtures_kms import emulator, key_id, kms  # noqa: F401 (pytest fixtures)
+from tests.fixtures_kms import emulator, key_id  # noqa: F401 (pytest fixtures)
+from tests.test_envelope import kms  # noqa: F401 (a client that is closed at teardown)
 
 ROOT = Path(__file__).resolve().parents[1]
 PEM = b"-----BEGIN PRIVATE KEY-----\nnot-a-real-key\n-----END PRIVATE KEY-----\n"
