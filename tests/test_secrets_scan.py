@@ -124,7 +124,12 @@ class Everything(logging.Handler):
         super().__init__(logging.DEBUG)
         self.lines: list[str] = []
 
+        self.seen: set[int] = set()
+
     def emit(self, record: logging.LogRecord) -> None:
+        if id(record) in self.seen:  # attached to every logger: count each record once
+            return
+        self.seen.add(id(record))
         self.lines.append(f"{record.name} {record.levelname} {record.getMessage()} {record.exc_text or ''}")
 
 
@@ -144,8 +149,14 @@ def test_secrets_helpers_never_log_secrets_or_plaintext(sdk_debug: bool, monkeyp
         if isinstance(logger, logging.Logger) and logger.disabled:
             monkeypatch.setattr(logger, "disabled", False)
     root = logging.getLogger()
-    monkeypatch.setattr(root, "level", logging.DEBUG)
-    root.addHandler(handler)
+    previous_level = root.level
+    root.setLevel(logging.DEBUG)  # setLevel, not a plain assignment: it clears the loggers' level caches
+    # On root and directly on every logger, so a logger that does not propagate is heard too.
+    for name in SDK_LOGGERS:
+        logging.getLogger(name)
+    loggers = [root, *(lg for lg in logging.root.manager.loggerDict.values() if isinstance(lg, logging.Logger))]
+    for logger in loggers:
+        logger.addHandler(handler)
     marker_text = "PLAINTEXT-" + "q7Zx9Lm2"
     try:
         with Emulator() as emu:
@@ -159,7 +170,9 @@ def test_secrets_helpers_never_log_secrets_or_plaintext(sdk_debug: bool, monkeyp
             with pytest.raises(helpers.InvalidCiphertextError):
                 kms.decrypt(blob, {"ctx": "other"})
     finally:
-        root.removeHandler(handler)
+        for logger in loggers:
+            logger.removeHandler(handler)
+        root.setLevel(previous_level)
     out, err = capfd.readouterr()
     logged = "\n".join(handler.lines)
     assert any("retrying" in line for line in handler.lines), "DEBUG capture is not working"
