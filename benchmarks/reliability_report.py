@@ -64,8 +64,8 @@ def kills(cycles: int) -> object:
         return soak.run_kill_restart(Path(tmp) / "s.sqlite", cycles=cycles, clients=3)
 
 
-def injected(calls: int) -> list[tuple[str, str, str, str]]:
-    """(fault, what was injected, what the helpers did, outcome)."""
+def injected(calls: int) -> tuple[list[tuple[str, str, str, str]], bool]:
+    """(fault, what was injected, what the helpers did, outcome) rows; True if the 503s were all absorbed."""
     import helpers
     from helpers.emulator import Emulator
     from helpers.errors import KmsError
@@ -113,14 +113,17 @@ def injected(calls: int) -> list[tuple[str, str, str, str]]:
             t.join(timeout=300)
         elapsed = time.monotonic() - started
         retries = [a for k in clients for a in k.retries]
-        rows.append((f"429 Rejected.Throttling, {limit} requests/s limit, 4 clients",
+        ok_503 = failed == 0
+        rows.append((f"429 Rejected.Throttling, {limit} requests/s limit, 4 clients offering more than that (overload)",
                      f"{len(retries)} requests throttled",
                      f"{len(retries)} retries reported (max attempt {max((a.attempt for a in retries), default=0)} of 8)",
-                     f"{calls // 4 * 4 - len(errors)} of {calls // 4 * 4} Encrypt calls succeeded in {elapsed:.1f} s"))  # fmt: skip
-    return rows
+                     f"{calls // 4 * 4 - len(errors)} of {calls // 4 * 4} Encrypt calls succeeded in {elapsed:.1f} s; "
+                     f"{len(errors)} gave up after 8 attempts and raised {', '.join(sorted(set(errors))) or 'nothing'} "
+                     "(sustained overload is reported, not hidden; the sequential case in tests/test_faults.py recovers every call)"))  # fmt: skip
+    return rows, ok_503
 
 
-def create_not_retried() -> tuple[str, str, str, str]:
+def create_not_retried() -> tuple[tuple[str, str, str, str], bool]:
     import helpers
     from helpers.emulator import Emulator
     from helpers.errors import KmsNetworkError
@@ -140,8 +143,9 @@ def create_not_retried() -> tuple[str, str, str, str]:
         direct = helpers.connect("emulator", endpoint=emu.endpoint)
         made = sum(1 for _ in direct.iter_keys())
         proxy.close()
-    return ("answer to CreateKey lost after the server acted", f"{lost} of 20 answers dropped",
-            f"{len(kms.retries)} retries", f"{made} keys exist (one per call, no duplicate)")
+    row = ("answer to CreateKey lost after the server acted", f"{lost} of 20 answers dropped",
+           f"{len(kms.retries)} retries", f"{made} keys exist for 20 calls ({'no duplicate' if made == 20 else 'DUPLICATES'})")
+    return row, made == 20 and not kms.retries and lost == 20
 
 
 def secrets() -> object:
@@ -155,9 +159,12 @@ def render(args: argparse.Namespace) -> tuple[str, bool]:
     rows, failures = hostile(args.examples)
     load_result = load(args.clients, args.seconds)
     kill_result = kills(args.kill_cycles)
-    fault_rows = injected(args.fault_calls) + [create_not_retried()]
+    fault_rows, ok_503 = injected(args.fault_calls)
+    create_row, ok_create = create_not_retried()
+    fault_rows.append(create_row)
     scan = secrets()
-    ok = not failures and load_result.clean and kill_result.nothing_lost and not scan.findings  # type: ignore[attr-defined]
+    ok = (not failures and load_result.clean and kill_result.nothing_lost and ok_503 and ok_create  # type: ignore[attr-defined]
+          and not scan.findings)  # type: ignore[attr-defined]
     commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     lr, kr = load_result, kill_result
     out = [
