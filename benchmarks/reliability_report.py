@@ -115,7 +115,7 @@ def injected(calls: int) -> tuple[list[tuple[str, str, str, str]], bool]:
         retries = [a for k in clients for a in k.retries]
         ok_503 = failed == 0
         rows.append((f"429 Rejected.Throttling, {limit} requests/s limit, 4 clients offering more than that (overload)",
-                     f"{len(retries)} requests throttled",
+                     f"{len(retries) + len(errors)} requests throttled",
                      f"{len(retries)} retries reported (max attempt {max((a.attempt for a in retries), default=0)} of 8)",
                      f"{calls // 4 * 4 - len(errors)} of {calls // 4 * 4} Encrypt calls succeeded in {elapsed:.1f} s; "
                      f"{len(errors)} gave up after 8 attempts and raised {', '.join(sorted(set(errors))) or 'nothing'} "
