@@ -19,13 +19,17 @@ authentic but incomplete prefix and the caller must discard it (the CLI exits no
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import itertools
 import json
+import mmap
 import os
+import stat
 import re
 import secrets
 import struct
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
@@ -181,6 +185,71 @@ class _Source:
         return n
 
 
+#: Regular files at least this large are read through mmap (see `_mapped`).
+_MMAP_MIN = 8 << 20
+
+
+@contextlib.contextmanager
+def _mapped(src: object) -> Iterator[tuple[mmap.mmap, int] | None]:
+    """The rest of a large regular file mapped read-only, with the offset it starts at; else None.
+
+    AES-GCM then reads the page cache directly: `readinto` costs one more copy of every byte,
+    which on a machine with AES instructions takes about as long as the encryption itself.
+    The trade-off: if another process truncates the file while it is being read, the kernel
+    stops this process (SIGBUS) instead of raising an error; no output file appears either way.
+    """
+    try:
+        fd, pos = src.fileno(), src.tell()  # type: ignore[attr-defined]
+        info = os.fstat(fd)
+    except (AttributeError, OSError, ValueError):
+        yield None
+        return
+    if not stat.S_ISREG(info.st_mode) or info.st_size - pos < _MMAP_MIN:
+        yield None
+        return
+    mapped = mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
+    mapped.madvise(mmap.MADV_SEQUENTIAL)
+    try:
+        yield mapped, pos
+        src.seek(info.st_size)  # type: ignore[attr-defined]
+    finally:
+        try:
+            mapped.close()
+        except BufferError:  # a piece is still referenced (by a traceback): unmapped when collected
+            pass
+
+
+def _pieces(src: BinaryIO | Iterable[bytes] | tuple[mmap.mmap, int], size: int) -> Iterator[memoryview]:
+    """Successive `size`-byte pieces of the input (the last may be shorter; none if it is empty).
+
+    The caller holds at most two pieces (this one and the one looked ahead to) at a time. A
+    mapped file is sliced without copying, and the pages of pieces already used are dropped
+    from this process (MADV_DONTNEED: they stay in the page cache) so that memory stays
+    constant. Other inputs alternate between two buffers.
+    """
+    if isinstance(src, tuple):
+        mapped, start = src
+        view, done = memoryview(mapped), 0
+        try:
+            for offset in range(start, len(mapped), size):
+                drop = (offset - size) // mmap.PAGESIZE * mmap.PAGESIZE  # before the piece held
+                if drop > done:
+                    mapped.madvise(mmap.MADV_DONTNEED, done, drop - done)
+                    done = drop
+                yield view[offset : offset + size]
+        finally:
+            view.release()
+        return
+    source = _Source(src)
+    buffers = (memoryview(bytearray(size)), memoryview(bytearray(size)))
+    for i in itertools.count():
+        n = source.fill(buffers[i % 2])
+        if n:
+            yield buffers[i % 2][:n]
+        if n < size:
+            return
+
+
 def _read_exact(src: BinaryIO, n: int) -> bytes:
     buf = bytearray(n)
     got = _Source(src).fill(memoryview(buf))
@@ -214,20 +283,27 @@ def encrypt_stream(
     del data_key
     aad = hashlib.sha256(header.raw).digest()
     dst.write(header.raw)
-    source = _Source(src)
-    cur, nxt = bytearray(chunk_size), bytearray(chunk_size)
-    out = memoryview(bytearray(chunk_size + TAG_SIZE))
-    n = source.fill(memoryview(cur))
+    with _mapped(src) as view:
+        _seal_chunks(src if view is None else view, dst, aead, header, aad)
+    return header
+
+
+def _seal_chunks(src: BinaryIO | Iterable[bytes] | tuple[mmap.mmap, int], dst: BinaryIO, aead: AESGCM,
+                 header: Header, aad: bytes) -> None:  # fmt: skip
+    size = header.chunk_size
+    out = memoryview(bytearray(size + TAG_SIZE))
+    pieces = _pieces(src, size)
+    cur = next(pieces, memoryview(b""))
     for index in range(_MAX_CHUNKS):
         # Look one chunk ahead: a full chunk is the last one only if nothing follows it.
-        m = source.fill(memoryview(nxt)) if n == chunk_size else 0
-        final = m == 0
-        aead.encrypt_into(_nonce(header, index, final), memoryview(cur)[:n], aad, out[: n + TAG_SIZE])
+        nxt = next(pieces, None) if len(cur) == size else None
+        n = len(cur)
+        aead.encrypt_into(_nonce(header, index, nxt is None), cur, aad, out[: n + TAG_SIZE])
         dst.write(out[: n + TAG_SIZE])
-        if final:
-            return header
-        cur, nxt, n = nxt, cur, m
-    raise ValueError(f"input too large: more than {_MAX_CHUNKS} chunks of {chunk_size} bytes")
+        if nxt is None:
+            return
+        cur = nxt
+    raise ValueError(f"input too large: more than {_MAX_CHUNKS} chunks of {size} bytes")
 
 
 def decrypt_stream(
@@ -251,25 +327,30 @@ def decrypt_stream(
         )
     aead = _aead(_client(kms).decrypt(header.data_key_blob, context, binary=True).plaintext)
     aad = hashlib.sha256(header.raw).digest()
+    with _mapped(src) as view:
+        _open_chunks(src if view is None else view, dst, aead, header, aad)
+    return header
+
+
+def _open_chunks(src: BinaryIO | tuple[mmap.mmap, int], dst: BinaryIO, aead: AESGCM, header: Header, aad: bytes) -> None:
     size = header.chunk_size + TAG_SIZE
-    source = _Source(src)
-    cur, nxt = bytearray(size), bytearray(size)
     out = memoryview(bytearray(header.chunk_size))
-    n = source.fill(memoryview(cur))
+    pieces = _pieces(src, size)
+    sealed = next(pieces, memoryview(b""))
     for index in range(_MAX_CHUNKS):
+        n = len(sealed)
         if n < TAG_SIZE:
             raise IntegrityError(f"the file is truncated: chunk {index} is incomplete")
-        m = source.fill(memoryview(nxt)) if n == size else 0
-        final = m == 0
-        sealed = memoryview(cur)[:n]
+        nxt = next(pieces, None) if n == size else None
+        final = nxt is None
         try:
             aead.decrypt_into(_nonce(header, index, final), sealed, aad, out[: n - TAG_SIZE])
         except InvalidTag:
             raise IntegrityError(_diagnose(aead, header, aad, index, final, sealed)) from None
         dst.write(out[: n - TAG_SIZE])
         if final:
-            return header
-        cur, nxt, n = nxt, cur, m
+            return
+        sealed = nxt
     raise IntegrityError(f"more than {_MAX_CHUNKS} chunks: the file was extended")
 
 

@@ -70,6 +70,16 @@ class Kms:
     def __repr__(self) -> str:
         return f"<Kms {self.connection.describe()}>"
 
+    def close(self) -> None:
+        """Close the SDK's pooled keep-alive connections (also on leaving a `with` block)."""
+        self._transport.acs.session.close()
+
+    def __enter__(self) -> Kms:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     @property
     def sdk_client(self) -> Any:
         """The configured classic-SDK `AcsClient`, for showing a raw SDK request once."""

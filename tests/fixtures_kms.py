@@ -20,8 +20,11 @@ def emulator() -> Iterator[Emulator]:
 
 
 @pytest.fixture
-def kms(emulator: Emulator) -> helpers.Kms:
-    return helpers.connect("emulator", endpoint=emulator.endpoint)
+def kms(emulator: Emulator) -> Iterator[helpers.Kms]:
+    # Closed at teardown: a client kept alive by a traceback would otherwise have its pooled
+    # sockets collected in no set order, and an unclosed socket is a ResourceWarning (an error).
+    with helpers.connect("emulator", endpoint=emulator.endpoint) as client:
+        yield client
 
 
 @pytest.fixture

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import re
 from datetime import datetime, timedelta, timezone
 
@@ -22,8 +24,10 @@ def clock() -> list[datetime]:
 
 
 @pytest.fixture
-def backend(clock: list[datetime]) -> KmsBackend:
-    return KmsBackend(Store(None), lambda: clock[0])
+def backend(clock: list[datetime]) -> Iterator[KmsBackend]:
+    store = Store(None)
+    yield KmsBackend(store, lambda: clock[0])
+    store.close()  # Python 3.13 warns about SQLite connections left open
 
 
 def test_models_key_id_shapes() -> None:
