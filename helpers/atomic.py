@@ -23,6 +23,18 @@ class OutputExistsError(KitError, FileExistsError):
     """The destination exists and overwriting was not asked for."""
 
 
+def check_readable(src: str | os.PathLike[str]) -> Path:
+    """Fail early, before any KMS call, if `src` is not a readable file; say what to do."""
+    path = Path(src)
+    if not path.exists():
+        raise FileNotFoundError(f"{path} does not exist; check the path (relative to {Path.cwd()}).")
+    if path.is_dir():
+        raise IsADirectoryError(f"{path} is a folder; give a file.")
+    if not os.access(path, os.R_OK):
+        raise PermissionError(f"Cannot read {path}: permission denied; check its owner and mode.")
+    return path
+
+
 def check_writable(dst: str | os.PathLike[str], *, overwrite: bool) -> Path:
     """Fail early, before any KMS call, if `dst` cannot be written as asked."""
     path = Path(dst)

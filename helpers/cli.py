@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from . import envelope, files
-from .atomic import PRIVATE, atomic_output
+from .atomic import PRIVATE, atomic_output, check_readable
 from .errors import ConfigError, InvalidCiphertextError, KitError, KmsError, PlaintextTooLargeError
 from .kms import MAX_PLAINTEXT_BYTES
 
@@ -234,7 +234,7 @@ def _input(src: str) -> Iterator[BinaryIO]:
     if src == "-":
         yield sys.stdin.buffer
     else:
-        with open(files._check_readable(src), "rb") as fin:
+        with open(check_readable(src), "rb") as fin:
             yield fin
 
 

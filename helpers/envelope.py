@@ -37,7 +37,7 @@ from typing import Any, BinaryIO, Protocol
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from .atomic import atomic_output, check_writable
+from .atomic import atomic_output, check_readable, check_writable
 from .errors import KitError
 
 MAGIC = b"\x89KWE\r\n\x1a\n"  # PNG-style: 0x89 can never start Base64, so direct blobs never match
@@ -378,7 +378,7 @@ def encrypt_file(
     chunk_size: int = DEFAULT_CHUNK_SIZE,
 ) -> Path:
     """Envelope-encrypt a file of any size; `dst` appears atomically, only when complete."""
-    src_path = _readable(src)
+    src_path = check_readable(src)
     check_writable(dst, overwrite=overwrite)  # before the KMS call
     with open(src_path, "rb", buffering=0) as fin, atomic_output(dst, mode=CIPHERTEXT_MODE, overwrite=overwrite) as out:
         encrypt_stream(fin, out, key_id, encryption_context=encryption_context, kms=kms, chunk_size=chunk_size)
@@ -394,19 +394,8 @@ def decrypt_file(
     kms: DataKeyProvider | None = None,
 ) -> Path:
     """Decrypt an envelope file into `dst` (0600); `dst` appears only after every chunk verified."""
-    src_path = _readable(src)
+    src_path = check_readable(src)
     check_writable(dst, overwrite=overwrite)
     with open(src_path, "rb", buffering=0) as fin, atomic_output(dst, overwrite=overwrite) as out:
         decrypt_stream(fin, out, encryption_context=encryption_context, kms=kms)
     return Path(dst)
-
-
-def _readable(src: str | os.PathLike[str]) -> Path:
-    path = Path(src)
-    if not path.exists():
-        raise FileNotFoundError(f"{path} does not exist; check the path (relative to {Path.cwd()}).")
-    if path.is_dir():
-        raise IsADirectoryError(f"{path} is a folder; give a file.")
-    if not os.access(path, os.R_OK):
-        raise PermissionError(f"Cannot read {path}: permission denied; check its owner and mode.")
-    return path

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Literal
 
 from . import envelope
-from .atomic import atomic_write, check_writable
+from .atomic import atomic_write, check_readable, check_writable
 from .envelope import CIPHERTEXT_MODE as CIPHERTEXT_MODE
 from .errors import PlaintextTooLargeError
 from .kms import MAX_PLAINTEXT_BYTES, Kms
@@ -30,20 +30,11 @@ _MAX_DIRECT_CIPHERTEXT = 64 * 1024
 
 def read_input(src: str | os.PathLike[str]) -> bytes:
     """Read a whole input file, with errors that say what to do."""
-    path = _check_readable(src)
+    path = check_readable(src)
     try:
         return path.read_bytes()
     except PermissionError as exc:
         raise PermissionError(f"Cannot read {path}: permission denied; check its owner and mode.") from exc
-
-
-def _check_readable(src: str | os.PathLike[str]) -> Path:
-    path = Path(src)
-    if not path.exists():
-        raise FileNotFoundError(f"{path} does not exist; check the path (relative to {Path.cwd()}).")
-    if path.is_dir():
-        raise IsADirectoryError(f"{path} is a folder; give a file.")
-    return path
 
 
 def _client(kms: Kms | None) -> Kms:
@@ -61,7 +52,7 @@ def choose_method(src: str | os.PathLike[str]) -> Literal["direct", "envelope"]:
 
     Empty files go to envelope too: KMS Encrypt refuses an empty Plaintext.
     """
-    path = _check_readable(src)
+    path = check_readable(src)
     size = path.stat().st_size
     if size == 0 or size > MAX_PLAINTEXT_BYTES:
         return "envelope"
@@ -120,7 +111,7 @@ def decrypt_file(
     kms: Kms | None = None,
 ) -> Path:
     """Decrypt a file written by `encrypt_file` (either format) into `dst`, 0600 and atomically."""
-    path = _check_readable(src)
+    path = check_readable(src)
     check_writable(dst, overwrite=overwrite)
     with open(path, "rb") as fin:
         head = fin.read(len(envelope.MAGIC))

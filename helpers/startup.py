@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from . import envelope, files
+from .atomic import check_readable
 
 _TMPFS_TYPES = ("tmpfs", "ramfs")
 
@@ -56,7 +57,7 @@ def decrypt_key(
     kms: Any = None,
 ) -> bytearray:
     """Decrypt a ciphertext key file (direct or envelope) into memory and return the plaintext."""
-    path = files._check_readable(src)
+    path = check_readable(src)
     kms = files._client(kms)
     with open(path, "rb") as fin:
         if envelope.is_envelope(fin.read(len(envelope.MAGIC))):
