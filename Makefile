@@ -77,7 +77,7 @@ clean: ## remove the venv, caches and local emulator state
 	rm -rf $(VENV) .kms-workshop .pytest_cache .hypothesis build *.egg-info
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
-# ---- reliability (issue 7): added targets ------------------------------------------------------
+# ---- reliability: load, faults, other Pythons --------------------------------------------------
 .PHONY: soak test-pythons reliability
 PYTHONS ?= 3.11 3.12 3.13
 SOAK_CLIENTS ?= 8

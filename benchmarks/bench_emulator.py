@@ -5,7 +5,7 @@
 2. Encrypt+Decrypt throughput, emulator in its own process (``python -m helpers.emulator``),
    8 client threads.
 3. Emulator RSS after 10,000 requests.
-Targets (issue 3): latency <= 1.25x floor, >= 750 req/s, RSS < 80 MB.
+Targets: latency <= 1.25x floor, >= 750 req/s, RSS < 80 MB.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@
    stub in this process.
 3. `pytest --nbval` (the flags of `make test-notebooks`) over all the kit's notebooks vs over as many
    EMPTY notebooks (one `pass` cell each, so each still starts its kernel), alternated, median of
-   REPEATS. Target (issue 4): at most 2x.
+   REPEATS. Target: at most 2x.
 
 Nothing here writes to notebooks/: recordings go to a temporary folder.
 """

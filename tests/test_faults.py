@@ -1,4 +1,4 @@
-"""Faults (issue 7, part 3): kill -9 mid-load, injected 429/503, lost answers to Create* calls.
+"""Faults: kill -9 mid-load, injected 429/503, lost answers to Create* calls.
 
 1. The standalone emulator is SIGKILLed while clients are writing, then restarted on the same
    state file: every key, ciphertext, data key and alias it acknowledged is still there and

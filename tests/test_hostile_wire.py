@@ -1,4 +1,4 @@
-"""Hostile input against the emulator's wire layer and signature check (issue 7, part 1).
+"""Hostile input against the emulator's wire layer and signature check.
 
 Property-based (hypothesis). Most cases drive the gateway in process (thousands per second, no
 socket); the HTTP parser itself is driven over a real loopback socket with timeouts, so a hang

@@ -1,4 +1,4 @@
-"""Short bounded load (issue 7, part 2): concurrent SDK clients against the emulator in its own process.
+"""Short bounded load: concurrent SDK clients against the emulator in its own process.
 
 Loopback only, stops by itself (wall clock and a round-trip cap). Promise: no lost or corrupted
 round trip, no 5xx, no error at all; it prints requests/s, p50/p99 and errors. The long version

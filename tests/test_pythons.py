@@ -1,4 +1,4 @@
-"""Supported Pythons (issue 7, part 5): SNI is really sent over TLS, on every supported version.
+"""Supported Pythons: SNI is really sent over TLS, on every supported version.
 
 ``make test-pythons`` runs the whole unit suite, this file included, on 3.11, 3.12 and 3.13. On
 3.12+ the SDK's vendored urllib3 1.24 believes SNI is unavailable (``ssl.wrap_socket`` is gone)

@@ -1,4 +1,4 @@
-"""Secrets hygiene (issue 7, part 4).
+"""Secrets hygiene.
 
 1. ``helpers.secretscan`` (detect-secrets plus Alibaba Cloud rules) finds nothing in any file git
    tracks, in what the notebooks show, or in what the cassettes hold once Base64 is decoded.
