@@ -26,6 +26,7 @@ $(STAMP): pyproject.toml constraints.txt
 lab: env ## start JupyterLab on notebooks/ with the emulator backend (works as root too)
 	@echo "Starting JupyterLab with the local KMS emulator (no account, no network)."
 	@echo "Open the http://127.0.0.1:$(LAB_PORT)/lab?token=... URL printed below. Ctrl-C stops it."
+	@if [ "$$(id -u)" = 0 ]; then echo "Running as root (a container or CI machine): passing --allow-root to JupyterLab."; fi
 	@# --allow-root: containers and CI machines run as root, where JupyterLab refuses to start without it.
 	KMS_WORKSHOP_BACKEND=$${KMS_WORKSHOP_BACKEND:-emulator} $(BIN)/jupyter lab --no-browser \
 	  --ip=127.0.0.1 --port=$(LAB_PORT) --allow-root --ServerApp.root_dir=$(LAB_DIR) \

@@ -52,7 +52,6 @@ ALLOWED = {
     "test-sts-token": "the emulator's built-in STS test token",
     "s3cr3t-value-never-printed": "a sentinel tests/test_client.py plants to prove it is never printed",
     "the launch code is 0000": "a sentinel plaintext tests/test_replay.py checks is scrubbed",
-    "LTAI5tAbCdEfGhIjKlMnOpQr": "a made-up id tests/test_cassette_scan.py plants to test its own scanner",
 }
 _PEM = re.compile(r"-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----\s*\n(.*?)-----END \1PRIVATE KEY-----", re.S)
 _AK_ID = re.compile(r"\bLTAI[0-9A-Za-z]{12,30}\b")

