@@ -154,16 +154,30 @@ def _adjacent_secret_findings(where: str, text: str) -> Iterator[Finding]:
                     yield Finding(where, j + 1, "AccessKey secret next to an AccessKey ID", _preview(token))
 
 
-def _strings(value: Any) -> Iterator[str]:
+def private_keys_in(value: Any, demo: set[bytes], where: str = "") -> list[Finding]:
+    """Private keys other than the demo key in any string of a parsed document (a cassette's
+    request or response): as PEM text, or Base64 of PEM or DER (binary=True plaintexts)."""
+    found: list[Finding] = []
+    for text in strings(value):
+        found += private_key_findings(where, text, demo)
+        decoded = _base64(text)
+        if decoded is not None:
+            found += private_key_findings(where, decoded.decode("latin-1"), demo)
+            found += _der_findings(where, decoded, demo)
+    return found
+
+
+def strings(value: Any) -> Iterator[str]:
+    """Every string in nested dicts and lists, keys included."""
     if isinstance(value, str):
         yield value
     elif isinstance(value, dict):
         for k, v in value.items():
-            yield from _strings(k)
-            yield from _strings(v)
+            yield from strings(k)
+            yield from strings(v)
     elif isinstance(value, list):
         for v in value:
-            yield from _strings(v)
+            yield from strings(v)
 
 
 def _base64(text: str) -> bytes | None:
@@ -192,7 +206,7 @@ def cassette_strings(path: Path) -> tuple[str, list[bytes]]:
     """Every string in a cassette, one per line, and the Base64 decodings among them."""
     import yaml
 
-    values = list(_strings(yaml.safe_load(path.read_text(encoding="utf-8")) or {}))
+    values = list(strings(yaml.safe_load(path.read_text(encoding="utf-8")) or {}))
     decoded = [d for d in (_base64(v) for v in values) if d is not None]
     return "\n".join(values), decoded
 
@@ -209,9 +223,9 @@ def _documents(root: Path, paths: Iterable[Path]) -> Iterator[tuple[str, str, li
         if path.suffix == ".ipynb":
             yield f"{rel}#outputs", notebook_outputs(path), []
         if path.suffix in (".yaml", ".yml") and "cassettes" in path.parts:
-            strings, blobs = cassette_strings(path)
+            values, blobs = cassette_strings(path)
             texts = [b.decode("utf-8", errors="replace") for b in blobs]
-            yield f"{rel}#decoded", strings + "\n" + "\n".join(texts), blobs
+            yield f"{rel}#decoded", values + "\n" + "\n".join(texts), blobs
 
 
 def git_files(root: Path = REPO) -> list[Path]:

@@ -1,6 +1,7 @@
-"""Saved notebook outputs never show credentials, private keys or full plaintext.
-
-The plaintexts are known exactly: every Decrypt/GenerateDataKey answer in a notebook's cassette.
+"""Saved notebook outputs never show credentials, any private key (not even the demo key, in
+full) or full plaintext. helpers.secretscan covers secrets repository-wide; this is stricter for
+what a learner sees. The plaintexts are known exactly: every Decrypt/GenerateDataKey answer in a
+notebook's cassette.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from helpers.secretscan import notebook_outputs
+
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 PATHS = sorted(NOTEBOOKS.glob("*.ipynb"))
 SECRET_PATTERNS = {
@@ -21,17 +24,6 @@ SECRET_PATTERNS = {
     "STS token": re.compile(r"SecurityToken=[^<&\s]"),
     "signature": re.compile(r"Signature=[A-Za-z0-9+/%]{10,}"),
 }
-
-
-def output_text(path: Path) -> str:
-    parts = []
-    for cell in json.loads(path.read_text())["cells"]:
-        for out in cell.get("outputs", []):
-            parts.append("".join(out.get("text", "")))
-            for value in out.get("data", {}).values():
-                parts.append(value if isinstance(value, str) else "".join(value) if isinstance(value, list) else json.dumps(value))
-            parts.append(out.get("evalue", "") + "".join(out.get("traceback", [])))
-    return "\n".join(parts)
 
 
 def decrypted_values(path: Path) -> set[str]:
@@ -48,14 +40,14 @@ def decrypted_values(path: Path) -> set[str]:
 
 @pytest.mark.parametrize("path", PATHS, ids=lambda p: p.name)
 def test_outputs_have_no_credentials_or_key_material(path):
-    text = output_text(path)
+    text = notebook_outputs(path)
     for name, pattern in SECRET_PATTERNS.items():
         assert not pattern.search(text), f"{path.name}: saved outputs contain a {name}"
 
 
 @pytest.mark.parametrize("path", PATHS, ids=lambda p: p.name)
 def test_outputs_never_show_a_full_plaintext(path):
-    text = output_text(path)
+    text = notebook_outputs(path)
     for plaintext in decrypted_values(path):
         if len(plaintext) >= 6:
             assert plaintext not in text, f"{path.name}: a decrypted plaintext is printed in full"
@@ -67,6 +59,6 @@ def test_outputs_scan_would_catch_a_leak(tmp_path):
          "text": "-----BEGIN PRIVATE KEY-----\n" + "A" * 64 + "\nLTAI" + "x" * 16}]}]}
     path = tmp_path / "leak.ipynb"
     path.write_text(json.dumps(leak))
-    text = output_text(path)
+    text = notebook_outputs(path)
     assert SECRET_PATTERNS["PEM private key body"].search(text)
     assert SECRET_PATTERNS["Alibaba AccessKey id"].search(text)
