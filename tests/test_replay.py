@@ -305,3 +305,17 @@ def test_recorder_forwards_but_does_not_record_non_api_requests(tmp_path: Path):
             opener.open(rec.endpoint + "/", timeout=5)
         assert b"RequestId" in info.value.read()  # the upstream's own answer came back
         assert rec.interactions == []
+
+
+def test_record_seeds_the_cleanup_notebook_with_a_workshop_and_a_foreign_key():
+    from helpers import cleanup
+    from helpers.replay.record import SEEDS, seed_workshop
+
+    assert SEEDS == {"99_cleanup": seed_workshop}
+    with Emulator() as emu:
+        seed_workshop(emu.endpoint)
+        with helpers.connect("emulator", endpoint=emu.endpoint) as kms:
+            plan = cleanup.find_kit_resources(kms)
+            every_key = {k["KeyId"] for k in kms.iter_keys()}
+    assert sorted(plan.aliases) == ["alias/Apollo/WorkKey", "alias/kms-workshop-demo", "alias/kms-workshop-playground"]
+    assert len(plan.keys) == 3 and len(every_key - set(plan.keys)) == 1  # the foreign key is left alone

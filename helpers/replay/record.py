@@ -138,6 +138,22 @@ class Recording:
     raw: list[Exchange]
 
 
+def seed_workshop(endpoint: str) -> None:
+    """What a learner's emulator holds when they reach the cleanup notebook: the kit's aliases and
+    keys, and one key that is not the kit's (which cleanup must leave alone)."""
+    import helpers
+
+    with helpers.connect("emulator", endpoint=endpoint) as kms:
+        for alias in ("alias/kms-workshop-demo", "alias/Apollo/WorkKey", "alias/kms-workshop-playground"):
+            helpers.ensure_key(kms, alias)
+        kms.create_key(description="an application key that is not the workshop's")
+
+
+#: notebooks recorded against a seeded emulator instead of an empty one (requests go straight to
+#: the emulator, so they are not in the cassette)
+SEEDS = {"99_cleanup": seed_workshop}
+
+
 def record_notebook(
     path: Path,
     cassette_dir: Path,
@@ -151,6 +167,8 @@ def record_notebook(
     target = cassette_dir / f"{path.stem}.yaml"
     start = time.perf_counter()
     with upstream.open() as endpoint, tempfile.TemporaryDirectory(prefix="kms-cassette-") as tmp:
+        if upstream.label == "emulator" and path.stem in SEEDS:
+            SEEDS[path.stem](endpoint)
         partial = Path(tmp) / target.name
         recorder = Recorder(endpoint, partial, notebook=path.stem, upstream_label=upstream.label,
                             keep_raw=keep_raw).start()
