@@ -11,7 +11,7 @@ LAB_DIR  ?= notebooks
 NBVAL    := --nbval --nbval-current-env --nbval-cell-timeout=$(NB_TIMEOUT) --nbval-sanitize-with tests/nbval-sanitize.cfg -p no:cacheprovider
 
 .DEFAULT_GOAL := help
-.PHONY: help env lab test test-unit test-notebooks test-browser screenshots serve record bench lock clean
+.PHONY: help env lab test typecheck test-unit test-notebooks test-browser screenshots serve record bench lock clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-16s %s\n", $$1, $$2}'
@@ -32,10 +32,14 @@ lab: env ## start JupyterLab on notebooks/ with the emulator backend (works as r
 	  --ip=127.0.0.1 --port=$(LAB_PORT) --allow-root --ServerApp.root_dir=$(LAB_DIR) \
 	  --LabApp.news_url=None --LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate
 
-test: env ## run everything: unit tests, notebooks (replay, then emulator), then the browser test
+test: env ## run everything: type check, unit tests, notebooks (replay, then emulator), browser test
+	$(BIN)/python -m mypy
 	$(PYTEST) tests -q -m "not browser"
 	$(MAKE) --no-print-directory test-notebooks
 	$(MAKE) --no-print-directory test-browser
+
+typecheck: env ## mypy over helpers/ (also the first step of make test)
+	$(BIN)/python -m mypy
 
 test-unit: env ## only the unit tests
 	$(PYTEST) tests -q -m "not browser"

@@ -35,7 +35,7 @@ class CredentialSource:
         return f"CredentialSource({self.description!r})"
 
 
-class ProviderSigner(Signer):  # type: ignore[misc]
+class ProviderSigner(Signer):
     """A classic-SDK signer that asks a credentials provider for fresh credentials on each call."""
 
     def __init__(self, provider: Any) -> None:

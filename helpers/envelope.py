@@ -71,6 +71,18 @@ class IntegrityError(EnvelopeError):
     """A chunk or the header failed authentication: altered, truncated, reordered or extended."""
 
 
+class Reader(Protocol):
+    """Anything with `read` (a file, a socket file, a pipe, a wrapper): streams need no more."""
+
+    def read(self, size: int = ..., /) -> bytes | None: ...
+
+
+class Writer(Protocol):
+    """Anything with `write`."""
+
+    def write(self, data: bytes | memoryview, /) -> object: ...
+
+
 class DataKeyProvider(Protocol):
     """What envelope needs from KMS; `helpers.Kms` fits, and tests can pass a local fake."""
 
@@ -116,7 +128,7 @@ def build_header(chunk_size: int, nonce_prefix: bytes, digest: bytes, blob: str)
     return Header(VERSION, chunk_size, nonce_prefix, digest, blob, raw)
 
 
-def read_header(src: BinaryIO) -> Header:
+def read_header(src: Reader) -> Header:
     """Read and check the header from the start of `src`, leaving `src` at the first chunk."""
     fixed = _read_exact(src, _FIXED.size)
     if not is_envelope(fixed):
@@ -154,7 +166,7 @@ def _aead(key_bytes: bytes) -> AESGCM:
 class _Source:
     """`readinto`-style filling from a binary file, or from any iterable of bytes (a generator)."""
 
-    def __init__(self, src: BinaryIO | Iterable[bytes]) -> None:
+    def __init__(self, src: Reader | Iterable[bytes]) -> None:
         self._file = src if hasattr(src, "read") else None
         self._chunks = None if self._file is not None else iter(src)  # type: ignore[arg-type]
         self._pending = memoryview(b"")
@@ -167,6 +179,8 @@ class _Source:
                 got = self._file.readinto(buf[n:]) if hasattr(self._file, "readinto") else None
                 if got is None:  # non-blocking raw file with nothing yet, or no readinto
                     data = self._file.read(len(buf) - n)
+                    if data is None:
+                        raise EnvelopeError("the input is non-blocking and had no data ready; pass a blocking stream")
                     got = len(data)
                     buf[n : n + got] = data
                 if not got:
@@ -219,7 +233,7 @@ def _mapped(src: object) -> Iterator[tuple[mmap.mmap, int] | None]:
             pass
 
 
-def _pieces(src: BinaryIO | Iterable[bytes] | tuple[mmap.mmap, int], size: int) -> Iterator[memoryview]:
+def _pieces(src: Reader | Iterable[bytes] | tuple[mmap.mmap, int], size: int) -> Iterator[memoryview]:
     """Successive `size`-byte pieces of the input (the last may be shorter; none if it is empty).
 
     The caller holds at most two pieces (this one and the one looked ahead to) at a time. A
@@ -250,7 +264,7 @@ def _pieces(src: BinaryIO | Iterable[bytes] | tuple[mmap.mmap, int], size: int) 
             return
 
 
-def _read_exact(src: BinaryIO, n: int) -> bytes:
+def _read_exact(src: Reader, n: int) -> bytes:
     buf = bytearray(n)
     got = _Source(src).fill(memoryview(buf))
     return bytes(buf[:got])
@@ -265,8 +279,8 @@ def _client(kms: DataKeyProvider | None) -> DataKeyProvider:
 
 
 def encrypt_stream(
-    src: BinaryIO | Iterable[bytes],
-    dst: BinaryIO,
+    src: Reader | Iterable[bytes],
+    dst: Writer,
     key_id: str,
     *,
     encryption_context: Mapping[str, str] | None = None,
@@ -288,7 +302,7 @@ def encrypt_stream(
     return header
 
 
-def _seal_chunks(src: BinaryIO | Iterable[bytes] | tuple[mmap.mmap, int], dst: BinaryIO, aead: AESGCM,
+def _seal_chunks(src: Reader | Iterable[bytes] | tuple[mmap.mmap, int], dst: Writer, aead: AESGCM,
                  header: Header, aad: bytes) -> None:  # fmt: skip
     size = header.chunk_size
     out = memoryview(bytearray(size + TAG_SIZE))
@@ -307,8 +321,8 @@ def _seal_chunks(src: BinaryIO | Iterable[bytes] | tuple[mmap.mmap, int], dst: B
 
 
 def decrypt_stream(
-    src: BinaryIO,
-    dst: BinaryIO,
+    src: Reader,
+    dst: Writer,
     *,
     encryption_context: Mapping[str, str] | None = None,
     kms: DataKeyProvider | None = None,
@@ -332,7 +346,8 @@ def decrypt_stream(
     return header
 
 
-def _open_chunks(src: BinaryIO | tuple[mmap.mmap, int], dst: BinaryIO, aead: AESGCM, header: Header, aad: bytes) -> None:
+def _open_chunks(src: Reader | tuple[mmap.mmap, int], dst: Writer, aead: AESGCM, header: Header,
+                 aad: bytes) -> None:
     size = header.chunk_size + TAG_SIZE
     out = memoryview(bytearray(header.chunk_size))
     pieces = _pieces(src, size)
@@ -348,7 +363,7 @@ def _open_chunks(src: BinaryIO | tuple[mmap.mmap, int], dst: BinaryIO, aead: AES
         except InvalidTag:
             raise IntegrityError(_diagnose(aead, header, aad, index, final, sealed)) from None
         dst.write(out[: n - TAG_SIZE])
-        if final:
+        if nxt is None:
             return
         sealed = nxt
     raise IntegrityError(f"more than {_MAX_CHUNKS} chunks: the file was extended")

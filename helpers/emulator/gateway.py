@@ -144,7 +144,7 @@ class Gateway:
         if unknown:
             raise errors.InvalidParameter.named(sorted(unknown)[0])
         try:
-            settings = self.faults.configure(**form)  # type: ignore[arg-type]
+            settings = self.faults.configure(**form)
         except ValueError as exc:
             raise errors.InvalidParameter(str(exc)) from exc
         return HttpResponse(200, json.dumps(settings).encode())

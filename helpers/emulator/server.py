@@ -59,7 +59,7 @@ class _Handler(BaseHTTPRequestHandler):
         """Request line and headers, without the stdlib's email parser (the slowest part of a
         request there: ~40 us). Headers land lower-cased in ``header_map``."""
         self.command, self.request_version, self.close_connection = None, "HTTP/0.9", True  # type: ignore[assignment]
-        self.requestline = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")
+        self.requestline = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")  # type: ignore[attr-defined]
         words = self.requestline.split()
         if len(words) != 3 or words[2] not in ("HTTP/1.0", "HTTP/1.1"):
             self.send_error(400)
@@ -205,8 +205,9 @@ class Emulator:
     def endpoint(self) -> str:
         if self._server is None:
             raise RuntimeError("the emulator is not running; call start() first")
-        host, port = self._server.server_address[:2]
-        host = f"[{host}]" if ":" in str(host) else host
+        address, port = self._server.server_address[:2]
+        host = address.decode() if isinstance(address, bytes) else str(address)
+        host = f"[{host}]" if ":" in host else host
         return f"{'https' if self.tls else 'http'}://{host}:{port}"
 
     def start(self) -> Emulator:

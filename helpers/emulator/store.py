@@ -113,8 +113,8 @@ class Store:
         return [_key(r) for r in rows]
 
     def count_keys(self, scope: Scope) -> int:
-        return int(self._all("SELECT COUNT(*) FROM keys WHERE account=? AND region=?",
-                             (scope.account_id, scope.region))[0][0])  # fmt: skip
+        count = self._all("SELECT COUNT(*) FROM keys WHERE account=? AND region=?", (scope.account_id, scope.region))
+        return int(str(count[0][0]))
 
     def put_key(self, key: Key) -> None:
         # An upsert, not INSERT OR REPLACE: REPLACE deletes the row and would reorder ListKeys.
@@ -146,14 +146,15 @@ class Store:
         return Alias(str(rows[0][0]), str(rows[0][1]), scope) if rows else None
 
     def list_aliases(self, scope: Scope, key_id: str | None = None) -> list[Alias]:
-        sql, args = "SELECT alias_name, key_id FROM aliases WHERE account=? AND region=?", (scope.account_id, scope.region)
+        sql = "SELECT alias_name, key_id FROM aliases WHERE account=? AND region=?"
+        args: tuple[str, ...] = (scope.account_id, scope.region)
         if key_id is not None:
             sql, args = sql + " AND key_id=?", (*args, key_id)
         return [Alias(str(n), str(k), scope) for n, k in self._all(sql + " ORDER BY rowid", args)]
 
     def count_aliases(self, scope: Scope) -> int:
-        return int(self._all("SELECT COUNT(*) FROM aliases WHERE account=? AND region=?",
-                             (scope.account_id, scope.region))[0][0])  # fmt: skip
+        count = self._all("SELECT COUNT(*) FROM aliases WHERE account=? AND region=?", (scope.account_id, scope.region))
+        return int(str(count[0][0]))
 
     def put_alias(self, alias: Alias) -> None:
         self._run("INSERT INTO aliases VALUES (?,?,?,?) ON CONFLICT DO UPDATE SET key_id=excluded.key_id",

@@ -25,7 +25,7 @@ def server_context(directory: Path, on_sni: Callable[[str], None]) -> tuple[ssl.
         if server_name:
             on_sni(server_name)
 
-    context.sni_callback = record_sni  # type: ignore[assignment]
+    context.sni_callback = record_sni
     bundle = directory / "emulator-ca.pem"
     ca.cert_pem.write_to_path(str(bundle))
     return context, bundle

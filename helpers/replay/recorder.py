@@ -76,6 +76,7 @@ class Recorder(LoopbackServer):
     def _connection(self) -> http.client.HTTPConnection:
         if self._conn is None:
             p = self._parts
+            assert p.hostname, "checked in __init__: the upstream URL has a host"
             if p.scheme == "https":
                 self._conn = http.client.HTTPSConnection(
                     p.hostname, p.port or 443, timeout=self._timeout, context=ssl.create_default_context()
