@@ -21,6 +21,10 @@ env: $(STAMP) ## create or update the virtual environment (.venv) from the pinne
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	@# no "get Jupyter news?" pop-up in a workshop room (and no request for it on offline Wi-Fi)
+	@mkdir -p $(VENV)/share/jupyter/lab/settings
+	@echo '{"@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": false}}' \
+	  > $(VENV)/share/jupyter/lab/settings/overrides.json
 	@touch $@
 
 lab: env ## start JupyterLab on notebooks/ with the emulator backend (works as root too)
