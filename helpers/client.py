@@ -16,7 +16,7 @@ from typing import Any
 
 from aliyunsdkcore.client import AcsClient
 
-from . import credentials
+from . import credentials, workshop
 from .errors import ConfigError
 from .kms import Kms
 from .retry import RetryPolicy
@@ -42,11 +42,13 @@ class Connection:
     region: str
     endpoint: str
     credential_source: str
+    #: whose namespace the workshop helpers use (`helpers.workshop`)
+    learner: str
 
     def describe(self) -> str:
         return (
             f"backend={self.backend} region={self.region} endpoint={self.endpoint} "
-            f"credentials={self.credential_source}"
+            f"credentials={self.credential_source} learner={self.learner}"
         )
 
 
@@ -57,6 +59,7 @@ def connect(
     session: str | None = None,
     endpoint: str | None = None,
     retry: RetryPolicy | None = None,
+    learner: str | None = None,
     verbose: bool = False,
 ) -> Kms:
     """Return a KMS client for the chosen backend.
@@ -70,6 +73,8 @@ def connect(
         endpoint: an endpoint URL to use instead of the backend's own (also
             ``KMS_WORKSHOP_ENDPOINT``), e.g. a standalone emulator or a recording proxy.
         retry: the retry policy for idempotent calls.
+        learner: whose namespace `helpers.workshop` uses (`alias/kms-workshop/<learner>/`); else
+            ``KMS_WORKSHOP_LEARNER``, else the login name. The replay backend uses the recording's.
         verbose: print which backend, region, endpoint and credential source are in use.
 
     Raises:
@@ -78,17 +83,22 @@ def connect(
     name = _choose_backend(backend)
     region_id = _choose_region(region)
     endpoint = endpoint or os.environ.get("KMS_WORKSHOP_ENDPOINT") or None
+    # Replay serves a recording whose requests name the recording learner's aliases, so it is that
+    # learner whatever the login name; the in-process stub reads the name from the cassette.
+    who = workshop.learner_name(learner) if name != "replay" else (learner or workshop.RECORDING_LEARNER)
     if name == "cloud":
         source = credentials.resolve()
         endpoint = endpoint or f"https://kms.{region_id}.aliyuncs.com"
     else:
         source = credentials.CredentialSource(_static_provider(*EMULATOR_ACCESS_KEY), "")
         if endpoint is None:
-            endpoint, ca_bundle = _local_server(name, session)
+            endpoint, ca_bundle, recorded_learner = _local_server(name, session)
             if ca_bundle:
                 os.environ.setdefault("ALIBABA_CLOUD_CA_BUNDLE", ca_bundle)
+            if name == "replay" and learner is None and recorded_learner:
+                who = recorded_learner
         source = credentials.CredentialSource(source.provider, f"{name} test account (testid)")
-    info = Connection(name, region_id, endpoint, source.description)
+    info = Connection(name, region_id, endpoint, source.description, who)
     acs = AcsClient(
         # Placeholders: the real signer below replaces the SDK's. The pair must be non-empty only
         # so the SDK's constructor accepts it; it is never sent.
@@ -163,7 +173,7 @@ def cassette_dir() -> Path:
     return Path(env) if env else Path(__file__).resolve().parents[1] / "notebooks" / "cassettes"
 
 
-def _local_server(backend: str, session: str | None) -> tuple[str, str | None]:
+def _local_server(backend: str, session: str | None) -> tuple[str, str | None, str | None]:
     """Start (once per process) the in-process emulator or replay stub and return its endpoint."""
     if backend == "emulator":
         state = emulator_state_path()
@@ -185,7 +195,7 @@ def _local_server(backend: str, session: str | None) -> tuple[str, str | None]:
             server = _start(backend, Path(key[1]))
             _servers[key] = server
             atexit.register(server.stop)
-    return server.endpoint, getattr(server, "ca_bundle", None)
+    return server.endpoint, getattr(server, "ca_bundle", None), getattr(server, "learner", None)
 
 
 def _start(backend: str, path: Path) -> Any:

@@ -89,6 +89,13 @@ class AuthError(KmsError):
     )
 
 
+class AccessDeniedError(KmsError):
+    default_hint = (
+        "Your RAM user or role may not make this call on this key: docs/cloud.md has the policy the "
+        "kit needs (learner) and the one a server needs (Decrypt on one key)."
+    )
+
+
 class ServiceUnavailableError(KmsError):
     default_hint = "KMS had a temporary server error: the helpers retried; try again shortly."
 

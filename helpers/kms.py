@@ -116,14 +116,19 @@ class Kms:
         key_usage: str = "ENCRYPT/DECRYPT",
         protection_level: str | None = None,
         tags: Mapping[str, str] | None = None,
+        dkms_instance_id: str | None = None,
     ) -> KeyMetadata:
-        """CreateKey: a new customer master key. Never retried (it is not idempotent)."""
+        """CreateKey: a new customer master key. Never retried (it is not idempotent).
+
+        `dkms_instance_id` (`kst-…`) creates the key in that KMS instance, which accounts opened
+        since 2022-03-31 need for custom keys (docs/cloud.md).
+        """
         tag_list = None if tags is None else json.dumps(
             [{"TagKey": k, "TagValue": v} for k, v in tags.items()]
         )
         body = self._call(
             "CreateKey", Description=description, KeySpec=key_spec, KeyUsage=key_usage,
-            ProtectionLevel=protection_level, Tags=tag_list,
+            ProtectionLevel=protection_level, Tags=tag_list, DKMSInstanceId=dkms_instance_id,
         )
         return KeyMetadata.from_wire(body["KeyMetadata"])
 

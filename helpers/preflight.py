@@ -74,3 +74,32 @@ def report(kms: Kms) -> bool:
     for check in checks:
         print(check)
     return all(c.ok for c in checks)
+
+
+#: What a learner must know before using the cloud backend; docs/cloud.md has the sources and the
+#: [C]/[I] marks behind each line.
+CLOUD_CHECKLIST = (
+    "Cost: accounts opened since 2022-03-31 (KMS 3.0) keep custom keys in a paid KMS instance; "
+    "set KMS_WORKSHOP_INSTANCE_ID=kst-... for it.",
+    "Access: the classic SDK uses the shared gateway; the instance's public network access switch "
+    "must be on to use its keys from a laptop.",
+    "Billing after the workshop: scheduling key deletion does not stop the instance's fee; "
+    "release the instance.",
+    "Permissions: a RAM user or STS role with docs/ram/learner-policy.json; the server gets "
+    "docs/ram/server-policy.json (Decrypt on one key), best as an ECS RAM role.",
+    "Safety: the kit touches only aliases under alias/kms-workshop/<learner>/ and keys tagged "
+    "created-by=kms-workshop for that learner; 99_cleanup asks for a confirmation token.",
+)
+
+
+def cloud_checklist(kms: Kms) -> str:
+    """The cloud checklist in full on the cloud backend; a summary on the emulator and replay."""
+    info = kms.connection
+    if info.backend != "cloud":
+        return (f"{info.backend} backend: no account, no cost, nothing to check. Before the cloud "
+                "backend: a paid KMS instance (KMS 3.0), its public access switch, RAM permissions, "
+                "and releasing the instance afterwards; see docs/cloud.md.")
+    lines = [f"cloud backend, region {info.region}, learner {info.learner}. Before going on:"]
+    lines += [f"  {n}. {text}" for n, text in enumerate(CLOUD_CHECKLIST, 1)]
+    lines.append("  Details and sources: docs/cloud.md")
+    return "\n".join(lines)

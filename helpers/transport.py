@@ -70,6 +70,10 @@ _CODE_CLASSES: dict[str, type[errors.KmsError]] = {
     "InvalidAccessKeyId.Inactive": errors.AuthError,
     "InvalidTimeStamp.Expired": errors.AuthError,
     "SignatureNonceUsed": errors.AuthError,
+    # RAM refused the call [I: Forbidden.NoPermission is documented per action; Forbidden.RAM is
+    # the gateway's code on other products]
+    "Forbidden.NoPermission": errors.AccessDeniedError,
+    "Forbidden.RAM": errors.AccessDeniedError,
     "InvalidParameter": errors.InvalidParameterError,
     "MissingParameter": errors.InvalidParameterError,
     "ServiceUnavailableTemporary": errors.ServiceUnavailableError,

@@ -1,36 +1,226 @@
-"""What the notebooks share: find-or-create the workshop's key, and recognise what the kit made.
+"""What the kit owns in an account, how it proves it, and the only ways the notebooks write.
 
-Each notebook runs in a fresh kernel, so it re-derives its key from the alias instead of relying
-on an earlier notebook's variables. Everything the kit creates is recognisable for cleanup:
-aliases start with `alias/kms-workshop-` (or the seed's `alias/Apollo/WorkKey`), descriptions with
-`kms-workshop:`, and keys carry the tag `created-by=kms-workshop`.
+A KMS account may hold keys and aliases that matter to someone: an application's, a colleague's,
+or a learner's own from Alibaba's getting-started page (which tells everyone to create
+`alias/Apollo/WorkKey`). The kit therefore never decides by a name alone:
+
+* every alias it makes lives in one learner's namespace, `alias/kms-workshop/<learner>/…`;
+* every key it makes has a description starting `kms-workshop:` and two tags,
+  `created-by=kms-workshop` and `kms-workshop-learner=<learner>`, read back with ListResourceTags;
+* a key is *the kit's, for this learner* only if all three hold; an alias only if it lies in the
+  learner's namespace and points at such a key.
+
+The learner is `KMS_WORKSHOP_LEARNER`, else the login name (made to fit the alias rules), so many
+learners can share one account or one emulator without touching each other's resources.
+Functions here that write (`ensure_key`, `point_alias`) refuse to use, re-point or delete anything
+that is not proven the kit's, with `NotKitResourceError` saying what exists and what to do.
 """
 
 from __future__ import annotations
 
-from .errors import KeyNotFoundError
-from .kms import Kms
-from .results import KeyMetadata
+import getpass
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from .errors import ConfigError, KeyNotFoundError, KitError
+
+if TYPE_CHECKING:
+    from .kms import Kms
+    from .results import KeyMetadata
 
 DESCRIPTION_PREFIX = "kms-workshop:"
-ALIAS_PREFIX = "alias/kms-workshop-"
-SEED_ALIAS = "alias/Apollo/WorkKey"
-TAGS = {"created-by": "kms-workshop"}
+KIT_TAG_KEY, KIT_TAG_VALUE = "created-by", "kms-workshop"
+LEARNER_TAG_KEY = "kms-workshop-learner"
+NAMESPACE = "alias/kms-workshop/"
+LEARNER_ENV = "KMS_WORKSHOP_LEARNER"
+#: The learner `make record` records as, and so the one replay is (its name is in the requests).
+RECORDING_LEARNER = "ada"
+#: the KMS instance (`kst-…`) new keys go into on the cloud backend (docs/cloud.md)
+INSTANCE_ENV = "KMS_WORKSHOP_INSTANCE_ID"
+#: One path segment of an alias: the alias rules' letters, digits, `_` and `-` (no `/`), kept
+#: short so that `alias/kms-workshop/<learner>/<name>` stays far below the 255-character limit.
+_LEARNER = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_ALIAS_TAIL = re.compile(r"[A-Za-z0-9_/-]+")
 
 
-def is_kit_alias(alias_name: str) -> bool:
-    return alias_name.startswith(ALIAS_PREFIX) or alias_name == SEED_ALIAS
+class NotKitResourceError(KitError):
+    """A key or alias the kit was asked to use or change is not proven to be the kit's (this
+    learner's); nothing was changed."""
 
 
-def ensure_key(kms: Kms, alias_name: str, purpose: str = "workshop key") -> KeyMetadata:
-    """The key behind `alias_name`, creating the key and the alias if the alias does not exist.
+def learner_name(explicit: str | None = None) -> str:
+    """The learner whose namespace the kit uses: the argument, `KMS_WORKSHOP_LEARNER`, else the
+    login name with characters an alias cannot hold replaced by `-`.
 
-    A disabled key or one pending deletion is returned as it is: the caller decides what to do.
+    Raises:
+        ConfigError: an explicit or `KMS_WORKSHOP_LEARNER` name that breaks the alias rules, or no
+            login name to fall back on.
     """
+    given = explicit if explicit is not None else os.environ.get(LEARNER_ENV, "").strip()
+    if given:
+        if not _LEARNER.fullmatch(given):
+            raise ConfigError(
+                f"Learner name {given!r} cannot be part of an alias: use 1-64 letters, digits, '_' "
+                f"or '-' (no '/' or spaces), e.g. {LEARNER_ENV}=ada, then restart the kernel."
+            )
+        return given
     try:
-        return kms.describe_key(alias_name)
+        login = getpass.getuser()
+    except (OSError, KeyError):  # no USER/LOGNAME and no passwd entry (some containers)
+        login = ""
+    name = re.sub(r"[^A-Za-z0-9_-]+", "-", login).strip("-")[:64]
+    if not name:
+        raise ConfigError(
+            f"No login name to name your workshop namespace after: set {LEARNER_ENV}=<your name> "
+            "(letters, digits, '_' or '-') and restart the kernel."
+        )
+    return name
+
+
+def learner_of(kms: Kms) -> str:
+    return kms.connection.learner
+
+
+def namespace(kms: Kms) -> str:
+    """`alias/kms-workshop/<learner>/`: where every alias this learner's notebooks make lives."""
+    return f"{NAMESPACE}{learner_of(kms)}/"
+
+
+def alias(kms: Kms, name: str) -> str:
+    """The full alias for `name` in the learner's namespace: `alias(kms, "Apollo/WorkKey")` is
+    `alias/kms-workshop/<learner>/Apollo/WorkKey`. A full alias already in it is returned as is."""
+    if name.startswith("alias/"):
+        if not name.startswith(namespace(kms)):
+            raise NotKitResourceError(
+                f"{name} is outside your workshop namespace {namespace(kms)}: the kit only makes and "
+                f"changes aliases there. Pass a short name such as 'Apollo/WorkKey' instead."
+            )
+        return name
+    if not _ALIAS_TAIL.fullmatch(name) or name.startswith("/") or "//" in name or len(namespace(kms) + name) > 255:
+        raise ConfigError(
+            f"Alias name {name!r} breaks the alias rules: letters, digits, '_', '-' and single '/' "
+            "between parts, 255 characters in all with the namespace."
+        )
+    return namespace(kms) + name
+
+
+def kit_tags(kms: Kms, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The tags that mark a key as the kit's and this learner's (plus any `extra` of yours)."""
+    tags = dict(extra or {})
+    tags.update({KIT_TAG_KEY: KIT_TAG_VALUE, LEARNER_TAG_KEY: learner_of(kms)})
+    return tags
+
+
+def new_key(kms: Kms, purpose: str, *, tags: Mapping[str, str] | None = None, **create: str) -> KeyMetadata:
+    """CreateKey with the kit's description prefix and tags, so that `99_cleanup` can prove it
+    is the kit's. `create` passes on to `Kms.create_key` (key_spec, key_usage, ...). On the cloud
+    backend, `KMS_WORKSHOP_INSTANCE_ID` names the KMS instance the key goes into."""
+    instance = os.environ.get(INSTANCE_ENV, "").strip() or None
+    if kms.connection.backend == "cloud" and instance and "dkms_instance_id" not in create:
+        create["dkms_instance_id"] = instance
+    return kms.create_key(description=f"{DESCRIPTION_PREFIX} {purpose}", tags=kit_tags(kms, tags), **create)
+
+
+# Proof of ownership ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Ownership:
+    """Whether a key is the kit's for this learner, and the reason in words."""
+
+    ours: bool
+    reason: str
+
+
+def judge_key(meta: KeyMetadata, tags: Mapping[str, str], learner: str) -> Ownership:
+    """The rule, in one place: kit tag *and* description prefix *and* this learner's tag."""
+    prefixed = meta.description.startswith(DESCRIPTION_PREFIX)
+    kit_tag = tags.get(KIT_TAG_KEY)
+    if kit_tag is None:
+        why = "its description starts with 'kms-workshop:' but it has no created-by tag" if prefixed \
+            else "no created-by=kms-workshop tag"
+        return Ownership(False, why)
+    if kit_tag != KIT_TAG_VALUE:
+        return Ownership(False, f"tagged created-by={kit_tag}, not created-by={KIT_TAG_VALUE}")
+    if not prefixed:
+        return Ownership(False, "tagged by the kit, but its description does not start with 'kms-workshop:'")
+    owner = tags.get(LEARNER_TAG_KEY)
+    if owner is None:
+        return Ownership(False, "the kit's, but with no learner tag: not provably yours")
+    if owner != learner:
+        return Ownership(False, f"the kit's, but learner {owner}'s, not yours ({learner})")
+    return Ownership(True, f"tags created-by={KIT_TAG_VALUE} and {LEARNER_TAG_KEY}={learner}, "
+                           "description starts with 'kms-workshop:'")
+
+
+def inspect_key(kms: Kms, key_id: str) -> tuple[KeyMetadata, Ownership]:
+    """DescribeKey and ListResourceTags of one key (id, alias or ARN), judged."""
+    meta = kms.describe_key(key_id)
+    return meta, judge_key(meta, kms.list_resource_tags(meta.key_id), learner_of(kms))
+
+
+def _require_ours(kms: Kms, key_id: str, doing: str) -> KeyMetadata:
+    meta, verdict = inspect_key(kms, key_id)
+    if not verdict.ours:
+        raise NotKitResourceError(
+            f"Will not {doing}: key {meta.key_id} ({meta.description or 'no description'!r}) is not the "
+            f"kit's for learner {learner_of(kms)}: {verdict.reason}. The kit never uses or changes a "
+            f"key it did not create. If this is another learner's name clash, set {LEARNER_ENV} to "
+            "another name and restart the kernel."
+        )
+    return meta
+
+
+def _current_target(kms: Kms, alias_name: str) -> str | None:
+    try:
+        return kms.describe_key(alias_name).key_id
     except KeyNotFoundError:
-        pass
-    key = kms.create_key(description=f"{DESCRIPTION_PREFIX} {purpose}", tags=TAGS)
-    kms.create_alias(alias_name, key.key_id)
+        return None
+
+
+# The only writes the notebooks make to names ----------------------------------------------------
+
+
+def ensure_key(kms: Kms, name: str, purpose: str = "workshop key") -> KeyMetadata:
+    """The key behind the learner's alias `name`, creating key and alias if the alias is new.
+
+    `name` is short (`"Apollo/WorkKey"`) or a full alias inside the namespace. A disabled key or
+    one pending deletion is returned as it is: the caller decides what to do.
+
+    Raises:
+        NotKitResourceError: the alias exists but points at a key that is not the kit's (this
+            learner's); nothing is created or changed.
+    """
+    full = alias(kms, name)
+    if _current_target(kms, full) is not None:
+        return _require_ours(kms, full, f"use {full}")
+    key = new_key(kms, purpose)
+    kms.create_alias(full, key.key_id)
     return key
+
+
+def point_alias(kms: Kms, name: str, key_id: str) -> str:
+    """Create the learner's alias `name`, or re-point it, at the kit's key `key_id`; returns the
+    full alias. Both the key it points at now and the new key must be the kit's (this learner's).
+
+    Raises:
+        NotKitResourceError: either key is not proven the kit's; nothing was changed.
+    """
+    full = alias(kms, name)
+    new = _require_ours(kms, key_id, f"point {full} at key {key_id}")
+    current = _current_target(kms, full)
+    if current is None:
+        kms.create_alias(full, new.key_id)
+    elif current != new.key_id:
+        _require_ours(kms, current, f"re-point {full}, which points at key {current} now,")
+        kms.update_alias(full, new.key_id)
+    return full
+
+
+def my_aliases(kms: Kms) -> list[str]:
+    """The aliases in the learner's namespace, sorted (whatever they point at)."""
+    space = namespace(kms)
+    return sorted(a["AliasName"] for a in kms.iter_aliases() if a["AliasName"].startswith(space))

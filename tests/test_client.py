@@ -24,6 +24,7 @@ SECRET = "s3cr3t-value-never-printed"
 def clean_env(monkeypatch, tmp_path):
     for var in CRED_VARS:
         monkeypatch.delenv(var, raising=False)
+    monkeypatch.delenv("KMS_WORKSHOP_LEARNER", raising=False)
     monkeypatch.setenv("HOME", str(tmp_path))  # no real ~/.aliyun profile leaks in
     return tmp_path
 
@@ -77,7 +78,7 @@ def test_connect_cloud_maps_the_regional_https_endpoint_without_any_lookup(monke
     kms = helpers.connect("cloud", region="ap-southeast-1")
     assert kms.connection == Connection(
         "cloud", "ap-southeast-1", "https://kms.ap-southeast-1.aliyuncs.com",
-        "environment (ALIBABA_CLOUD_ACCESS_KEY_ID)",
+        "environment (ALIBABA_CLOUD_ACCESS_KEY_ID)", helpers.workshop.learner_name(),
     )
     acs = kms._transport.acs
     from aliyunsdkkms.request.v20160120.DescribeKeyRequest import DescribeKeyRequest

@@ -287,7 +287,7 @@ def other_account(emulator) -> Kms:
     acs = AcsClient("unused", "unused", emulator.region, proxy={"http": None, "https": None})
     acs.add_endpoint(emulator.region, "Kms", emulator.endpoint)
     signer = ProviderSigner(_static_provider("testid2", "testsecret2"))
-    return Kms(Transport(acs, signer, RetryPolicy()), Connection("emulator", emulator.region, emulator.endpoint, "testid2"))
+    return Kms(Transport(acs, signer, RetryPolicy()), Connection("emulator", emulator.region, emulator.endpoint, "testid2", "ada"))
 
 
 def test_envelope_other_account_cannot_decrypt(emulator, kms, key_id, tmp_path):

@@ -154,11 +154,12 @@ def test_kms_unknown_key_is_key_not_found(kms):
 
 
 def test_kms_ensure_key_creates_once_then_finds(kms):
-    first = helpers.ensure_key(kms, "alias/kms-workshop-ensure")
-    second = helpers.ensure_key(kms, "alias/kms-workshop-ensure")
+    first = helpers.ensure_key(kms, "ensure")
+    second = helpers.ensure_key(kms, "ensure")
     assert first.key_id == second.key_id
     assert first.description.startswith("kms-workshop:")
-    assert kms.list_resource_tags(first.key_id) == {"created-by": "kms-workshop"}
+    assert kms.list_resource_tags(first.key_id) == {"created-by": "kms-workshop",
+                                                    "kms-workshop-learner": kms.connection.learner}
 
 
 def test_kms_last_request_is_masked(kms, key_id):

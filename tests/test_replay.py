@@ -51,7 +51,8 @@ def scenario(acs: AcsClient) -> list[dict[str, Any]]:
     except ServerException as exc:
         assert exc.get_error_code() in ("Forbidden.KeyNotFound", "Forbidden.AliasNotFound")
         out.append({"error": exc.get_error_code()})
-        created = call(acs, CreateKeyRequest(), Description="kms-workshop: test")
+        created = call(acs, CreateKeyRequest(), Description="kms-workshop: test", KeySpec="Aliyun_AES_256",
+                       KeyUsage="ENCRYPT/DECRYPT")
         out.append(created)
         out.append(call(acs, CreateAliasRequest(), AliasName="alias/kms-workshop-demo",
                         KeyId=created["KeyMetadata"]["KeyId"]))
@@ -144,7 +145,8 @@ def test_replay_round_trip_through_helpers_connect(recorded: tuple[Path, list[di
         kms = helpers.connect("replay", endpoint=stub.endpoint)
         with pytest.raises(helpers.KeyNotFoundError):  # the 404 was recorded first, and is served first
             kms.describe_key("alias/kms-workshop-demo")
-        key = helpers.ensure_key(kms, "alias/kms-workshop-demo", purpose="test")  # recorded CreateKey
+        key = kms.create_key(description="kms-workshop: test")  # the recorded CreateKey
+        kms.create_alias("alias/kms-workshop-demo", key.key_id)
         assert key.arn.endswith(key.key_id) and f":{ACCOUNT_PLACEHOLDER}:" in key.arn
         with pytest.raises(helpers.KmsError) as info:
             kms.describe_key("alias/nope")
@@ -262,27 +264,7 @@ def test_record_created_resources_from_a_cassette():
     from helpers.replay.record import created_resources
 
     keys, aliases = created_resources(Cassette.load(REPO / "notebooks" / "cassettes" / "00_setup.yaml"))
-    assert len(keys) == 1 and aliases == ["alias/kms-workshop-demo"]
-
-
-def test_record_cleanup_cloud_deletes_aliases_and_schedules_keys():
-    from helpers.replay.record import cleanup_cloud
-
-    class FakeKms:
-        def __init__(self) -> None:
-            self.calls: list[tuple[str, ...]] = []
-
-        def delete_alias(self, alias: str) -> None:
-            self.calls.append(("delete_alias", alias))
-            raise helpers.KeyNotFoundError("Forbidden.AliasNotFound", "gone already")
-
-        def schedule_key_deletion(self, key_id: str, days: int) -> None:
-            self.calls.append(("schedule_key_deletion", key_id, str(days)))
-
-    fake, log = FakeKms(), []
-    cleanup_cloud(fake, ["k1"], ["alias/kms-workshop-demo"], log.append)
-    assert fake.calls == [("delete_alias", "alias/kms-workshop-demo"), ("schedule_key_deletion", "k1", "7")]
-    assert "Forbidden.AliasNotFound (left as is)" in log[0]
+    assert len(keys) == 1 and aliases == ["alias/kms-workshop/ada/demo"]
 
 
 def test_record_cloud_asks_first_and_refuses_without_a_terminal():
@@ -290,7 +272,7 @@ def test_record_cloud_asks_first_and_refuses_without_a_terminal():
                          capture_output=True, text=True, cwd=REPO, stdin=subprocess.DEVNULL, timeout=60)
     assert out.returncode == 2, out.stdout + out.stderr
     assert "against Alibaba Cloud KMS at https://kms.cn-hangzhou.aliyuncs.com" in out.stdout
-    assert "00_setup.ipynb: 1 key(s), aliases alias/kms-workshop-demo" in out.stdout
+    assert "00_setup.ipynb: 1 key(s), aliases alias/kms-workshop/ada/demo" in out.stdout
     assert "pass --yes" in out.stderr
 
 
@@ -305,17 +287,3 @@ def test_recorder_forwards_but_does_not_record_non_api_requests(tmp_path: Path):
             opener.open(rec.endpoint + "/", timeout=5)
         assert b"RequestId" in info.value.read()  # the upstream's own answer came back
         assert rec.interactions == []
-
-
-def test_record_seeds_the_cleanup_notebook_with_a_workshop_and_a_foreign_key():
-    from helpers import cleanup
-    from helpers.replay.record import SEEDS, seed_workshop
-
-    assert SEEDS == {"99_cleanup": seed_workshop}
-    with Emulator() as emu:
-        seed_workshop(emu.endpoint)
-        with helpers.connect("emulator", endpoint=emu.endpoint) as kms:
-            plan = cleanup.find_kit_resources(kms)
-            every_key = {k["KeyId"] for k in kms.iter_keys()}
-    assert sorted(plan.aliases) == ["alias/Apollo/WorkKey", "alias/kms-workshop-demo", "alias/kms-workshop-playground"]
-    assert len(plan.keys) == 3 and len(every_key - set(plan.keys)) == 1  # the foreign key is left alone

@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK = REPO / "notebooks" / "00_setup.ipynb"
 CASSETTE = REPO / "notebooks" / "cassettes" / "00_setup.yaml"
 SANITIZE = REPO / "tests" / "nbval-sanitize.cfg"
-ALIAS = "alias/kms-workshop-demo"
+ALIAS = "alias/kms-workshop/ada/demo"  # what 00 calls `helpers.ensure_key(kms, "demo")`, recorded as ada
 
 pytestmark = pytest.mark.slow
 
@@ -63,8 +63,8 @@ def test_replay_edited_notebook_fails_nbval_with_the_mismatch_message(tmp_path: 
     nb = nbformat.read(NOTEBOOK, as_version=4)
     edited = 0
     for cell in nb.cells:
-        if cell.cell_type == "code" and ALIAS in cell.source:
-            cell.source = cell.source.replace(ALIAS, "alias/kms-workshop-renamed")
+        if cell.cell_type == "code" and '"demo"' in cell.source:
+            cell.source = cell.source.replace('"demo"', '"renamed"')
             edited += 1
     assert edited
     nbformat.write(nb, tmp_path / NOTEBOOK.name)
@@ -79,9 +79,9 @@ def test_replay_edited_notebook_fails_nbval_with_the_mismatch_message(tmp_path: 
     assert run.returncode == 1, out
     assert elapsed < 60  # failed, not timed out
     assert "Replay.NoMatch" in out
-    assert "DescribeKey(KeyId='alias/kms-workshop-renamed'" in out
+    assert "DescribeKey(KeyId='alias/kms-workshop/ada/renamed'" in out
     assert re.search(rf"Closest recorded request \(#\d+\): DescribeKey\(KeyId='{ALIAS}'", out), out
-    assert f"KeyId='alias/kms-workshop-renamed', recorded '{ALIAS}'" in out
+    assert f"KeyId='alias/kms-workshop/ada/renamed', recorded '{ALIAS}'" in out
     assert "make record" in out
     assert "00_setup.yaml" in out
 

@@ -1,4 +1,4 @@
-"""The playground panel driven by Button.click(), and the cleanup plan."""
+"""The playground panel driven by Button.click() (cleanup: tests/test_cleanup.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import datetime
 import pytest
 
 import helpers
-from helpers import cleanup
 from helpers.widgets import Playground
 from tests.fixtures_kms import emulator  # noqa: F401 (fixture)
 
@@ -18,8 +17,8 @@ def kms(emulator):
 
 
 def test_playground_encrypt_then_decrypt_by_clicking(kms):
-    key = helpers.ensure_key(kms, "alias/kms-workshop-playground")
-    panel = Playground(kms, ["alias/kms-workshop-playground"])
+    key = helpers.ensure_key(kms, "playground")
+    panel = Playground(kms, [helpers.workshop.alias(kms, "playground")])
     panel.plaintext.value = "a secret sentence"
     panel.context.value = '{"app": "demo"}'
     panel.encrypt_button.click()
@@ -33,8 +32,8 @@ def test_playground_encrypt_then_decrypt_by_clicking(kms):
 
 
 def test_playground_uploaded_file_goes_as_bytes(kms):
-    helpers.ensure_key(kms, "alias/kms-workshop-playground")
-    panel = Playground(kms, ["alias/kms-workshop-playground"])
+    helpers.ensure_key(kms, "playground")
+    panel = Playground(kms, [helpers.workshop.alias(kms, "playground")])
     panel.upload.value = ({"name": "a.bin", "type": "", "size": 3, "content": memoryview(b"\x00\x01\x02"),
                            "last_modified": datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)},)
     panel.encrypt_button.click()
@@ -42,8 +41,8 @@ def test_playground_uploaded_file_goes_as_bytes(kms):
 
 
 def test_playground_errors_show_the_hint_not_a_traceback(kms):
-    helpers.ensure_key(kms, "alias/kms-workshop-playground")
-    panel = Playground(kms, ["alias/kms-workshop-playground"])
+    helpers.ensure_key(kms, "playground")
+    panel = Playground(kms, [helpers.workshop.alias(kms, "playground")])
     panel.plaintext.value = "x"
     panel.context.value = '{"app": "a"}'
     panel.encrypt_button.click()
@@ -53,21 +52,3 @@ def test_playground_errors_show_the_hint_not_a_traceback(kms):
     panel.context.value = "[1, 2]"
     panel.encrypt_button.click()
     assert "JSON object" in panel.status.value
-
-
-def test_cleanup_finds_only_kit_resources_and_is_idempotent(kms):
-    kit = helpers.ensure_key(kms, "alias/kms-workshop-cleanup")
-    tagged = kms.create_key(description="no prefix", tags={"created-by": "kms-workshop"})
-    foreign = kms.create_key(description="someone else's key")
-    kms.create_alias("alias/not-ours", foreign.key_id)
-    plan = cleanup.find_kit_resources(kms)
-    assert "alias/kms-workshop-cleanup" in plan.aliases and "alias/not-ours" not in plan.aliases
-    assert {kit.key_id, tagged.key_id} <= set(plan.keys) and foreign.key_id not in plan.keys
-    assert "to schedule for deletion in 7 days" in plan.describe()
-    cleanup.apply(kms, plan)
-    assert kms.describe_key(kit.key_id).key_state == "PendingDeletion"
-    assert kms.describe_key(foreign.key_id).key_state == "Enabled"
-    again = cleanup.find_kit_resources(kms)
-    assert again.aliases == [] and again.keys == []
-    assert {kit.key_id, tagged.key_id} <= set(again.already_pending)
-    cleanup.apply(kms, again)  # nothing to do, and no error

@@ -193,6 +193,8 @@ class Cassette:
     upstream: str = "emulator"
     interactions: list[Interaction] = field(default_factory=list)
     path: Path | None = None
+    #: the learner whose namespace the recording used; replay uses it too (requests name its aliases)
+    learner: str | None = None
 
     @classmethod
     def load(cls, path: str | Path) -> Cassette:
@@ -205,6 +207,7 @@ class Cassette:
             upstream=str(data.get("upstream") or "unknown"),
             interactions=[Interaction.from_dict(i) for i in data.get("interactions") or []],
             path=path,
+            learner=str(data["learner"]) if data.get("learner") else None,
         )
 
     def scrub_accounts(self, account_ids: Iterable[str]) -> None:
@@ -221,6 +224,7 @@ class Cassette:
             "version": FORMAT_VERSION,
             "notebook": self.notebook,
             "upstream": self.upstream,
+            **({"learner": self.learner} if self.learner else {}),
             "account_placeholder": ACCOUNT_PLACEHOLDER,
             "interactions": [i.to_dict() for i in self.interactions],
         }

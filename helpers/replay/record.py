@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from helpers.workshop import RECORDING_LEARNER
+
 from .cassette import Cassette
 from .recorder import Exchange, Recorder
 
@@ -33,7 +35,12 @@ NOTEBOOKS = REPO / "notebooks"
 DEFAULT_TIMEOUT = 120
 #: Recordings are always made in one region, so CI (which uses the default) replays them.
 RECORD_REGION = "cn-hangzhou"
-_KIT_ENV = ("KMS_WORKSHOP_BACKEND", "KMS_WORKSHOP_ENDPOINT", "KMS_WORKSHOP_CASSETTES", "KMS_WORKSHOP_STATE")
+_KIT_ENV = ("KMS_WORKSHOP_BACKEND", "KMS_WORKSHOP_ENDPOINT", "KMS_WORKSHOP_CASSETTES", "KMS_WORKSHOP_STATE",
+            "KMS_WORKSHOP_LEARNER")
+#: Recordings are made as this learner (its name is in the requests' aliases, so replay uses it too),
+#: whoever the maintainer is; seeds add resources of another learner, which cleanup must keep.
+RECORD_LEARNER = RECORDING_LEARNER
+OTHER_LEARNER = "grace"
 
 
 def default_cassette_dir() -> Path:
@@ -139,14 +146,24 @@ class Recording:
 
 
 def seed_workshop(endpoint: str) -> None:
-    """What a learner's emulator holds when they reach the cleanup notebook: the kit's aliases and
-    keys, and one key that is not the kit's (which cleanup must leave alone)."""
+    """What an account holds when a learner reaches the cleanup notebook: the learner's workshop
+    keys and aliases, and foreign resources that cleanup must leave alone, each for its own reason
+    (the seed's doc-page alias on an application key, the kit's description without its tag, a tag
+    with another value, another learner's workshop key, and an application alias on a kit key)."""
     import helpers
+    from helpers import workshop
 
-    with helpers.connect("emulator", endpoint=endpoint) as kms:
-        for alias in ("alias/kms-workshop-demo", "alias/Apollo/WorkKey", "alias/kms-workshop-playground"):
-            helpers.ensure_key(kms, alias)
-        kms.create_key(description="an application key that is not the workshop's")
+    with helpers.connect("emulator", endpoint=endpoint, learner=RECORD_LEARNER) as kms:
+        for name in ("demo", "Apollo/WorkKey", "playground"):
+            helpers.ensure_key(kms, name)
+        app = kms.create_key(description="an application key that is not the workshop's")
+        kms.create_alias("alias/Apollo/WorkKey", app.key_id)  # the doc page's alias, made before the workshop
+        kms.create_key(description="kms-workshop: looks like the kit's, but has no kit tag")
+        kms.create_key(description="kms-workshop: another team's", tags={workshop.KIT_TAG_KEY: "other-team"})
+        used = workshop.new_key(kms, "used by an application since")
+        kms.create_alias("alias/billing/current", used.key_id)
+    with helpers.connect("emulator", endpoint=endpoint, learner=OTHER_LEARNER) as other:
+        helpers.ensure_key(other, "Apollo/WorkKey")
 
 
 #: notebooks recorded against a seeded emulator instead of an empty one (requests go straight to
@@ -163,18 +180,24 @@ def record_notebook(
     region: str = RECORD_REGION,
     keep_raw: bool = False,
 ) -> Recording:
-    """Record one notebook's cassette. The committed cassette is replaced only on success."""
+    """Record one notebook's cassette. The committed cassette is replaced only on success.
+
+    Seeded notebooks (99_cleanup) are always recorded against a fresh seeded emulator: their
+    saved output shows what cleanup keeps and why, and recording them never deletes real keys.
+    """
+    if path.stem in SEEDS:
+        upstream = emulator_upstream()
     target = cassette_dir / f"{path.stem}.yaml"
     start = time.perf_counter()
     with upstream.open() as endpoint, tempfile.TemporaryDirectory(prefix="kms-cassette-") as tmp:
-        if upstream.label == "emulator" and path.stem in SEEDS:
+        if path.stem in SEEDS:
             SEEDS[path.stem](endpoint)
         partial = Path(tmp) / target.name
         recorder = Recorder(endpoint, partial, notebook=path.stem, upstream_label=upstream.label,
-                            keep_raw=keep_raw).start()
+                            keep_raw=keep_raw, learner=RECORD_LEARNER).start()
         try:
             env = kernel_env(KMS_WORKSHOP_BACKEND=upstream.backend, KMS_WORKSHOP_ENDPOINT=recorder.endpoint,
-                             KMS_WORKSHOP_REGION=region)
+                             KMS_WORKSHOP_REGION=region, KMS_WORKSHOP_LEARNER=RECORD_LEARNER)
             execute(path, env, timeout)
         except BaseException:
             recorder.stop()  # the partial cassette goes with the temporary folder
@@ -230,22 +253,18 @@ def cloud_plan(notebooks: list[Path], cassette_dir: Path) -> str:
     return "\n".join(lines)
 
 
-def cleanup_cloud(kms: Any, keys: list[str], aliases: list[str], log: Callable[[str], None] = print) -> None:
-    """Delete the aliases and schedule the keys for deletion (7 days, the shortest window)."""
-    from helpers.errors import KmsError
+def cleanup_cloud(kms: Any, keys: list[str], log: Callable[[str], None] = print) -> None:
+    """Clean up after recording one notebook against the cloud, with the kit's own cleanup: the
+    plan is limited to the keys this recording created (and proven the kit's), printed, and
+    applied with its token (the maintainer agreed to this cleanup before recording started)."""
+    from helpers import cleanup
 
-    for alias in aliases:
-        try:
-            kms.delete_alias(alias)
-            log(f"  deleted {alias}")
-        except KmsError as exc:
-            log(f"  {alias}: {exc.code} (left as is)")
-    for key_id in keys:
-        try:
-            kms.schedule_key_deletion(key_id, 7)
-            log(f"  scheduled key {key_id} for deletion in 7 days")
-        except KmsError as exc:
-            log(f"  key {key_id}: {exc.code} (left as is)")
+    plan = cleanup.plan(kms, only_keys=keys)
+    for line in plan.describe().splitlines():
+        log(f"  {line}")
+    if not plan.empty:
+        for line in cleanup.apply(kms, plan, confirm=plan.token).describe().splitlines():
+            log(f"  {line}")
 
 
 # Command line ----------------------------------------------------------------------------------
@@ -292,7 +311,9 @@ def main(argv: list[str]) -> int:
     if upstream.label == "cloud":
         print("This creates real KMS keys and aliases in your account. From the last recordings:")
         print(cloud_plan(notebooks, cassette_dir))
-        print("Afterwards the aliases are deleted and the keys scheduled for deletion (7 days).")
+        print(f"Afterwards the kit's cleanup removes what each recording created (learner {RECORD_LEARNER}):")
+        print("its aliases are deleted and its keys scheduled for deletion (7 days). 99_cleanup itself is")
+        print("recorded against a seeded emulator. Release the KMS instance when you are done.")
         if not args.yes:
             if not sys.stdin.isatty():
                 print("Not a terminal: pass --yes to record against the cloud.", file=sys.stderr)
@@ -304,7 +325,7 @@ def main(argv: list[str]) -> int:
     if upstream.label == "cloud":
         import helpers
 
-        cleaner = helpers.connect("cloud", region=args.region)
+        cleaner = helpers.connect("cloud", region=args.region, learner=RECORD_LEARNER)
     from nbclient.exceptions import CellExecutionError, CellTimeoutError
 
     for nb in notebooks:
@@ -316,7 +337,7 @@ def main(argv: list[str]) -> int:
         print(f"  {nb.name}: {rec.interactions} request(s) -> {_rel(rec.cassette)} ({rec.seconds:.1f} s)",
               flush=True)
         if cleaner is not None:
-            cleanup_cloud(cleaner, *created_resources(Cassette.load(rec.cassette)))
+            cleanup_cloud(cleaner, created_resources(Cassette.load(rec.cassette))[0])
     if args.no_execute:
         print("Not re-executed: run `python -m helpers record` without --no-execute before committing.")
         return 0

@@ -53,6 +53,7 @@ class Recorder(LoopbackServer):
         port: int = 0,
         timeout: float = 60.0,
         keep_raw: bool = False,
+        learner: str | None = None,
     ) -> None:
         super().__init__(port)
         parts = urlsplit(upstream)
@@ -62,7 +63,8 @@ class Recorder(LoopbackServer):
         self._parts = parts
         self._timeout = timeout
         self.cassette_path = Path(cassette_path)
-        self.cassette = Cassette(notebook or self.cassette_path.stem, upstream_label, path=self.cassette_path)
+        self.cassette = Cassette(notebook or self.cassette_path.stem, upstream_label, path=self.cassette_path,
+                                 learner=learner)
         self.account_ids: set[str] = set()
         self.keep_raw = keep_raw
         self.raw: list[Exchange] = []

@@ -143,6 +143,11 @@ class ReplayServer(LoopbackServer):
         self._lock = threading.Lock()
 
     @property
+    def learner(self) -> str | None:
+        """The learner the recording was made as (`connect()` uses it for the replay backend)."""
+        return self.cassette.learner
+
+    @property
     def unused(self) -> list[Interaction]:
         """Recorded interactions no request has asked for (yet)."""
         return [i for i, used in zip(self.cassette.interactions, self._used) if not used]

@@ -1,4 +1,4 @@
-blob = kms.encrypt("alias/Apollo/WorkKey", "db-password-123", {"env": "dev"}).ciphertext_blob
+blob = kms.encrypt(ALIAS, "db-password-123", {"env": "dev"}).ciphertext_blob
 try:
     kms.decrypt(blob, {"env": "prod"})
 except helpers.InvalidCiphertextError as err:

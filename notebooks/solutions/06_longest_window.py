@@ -1,4 +1,4 @@
-new_key = kms.create_key(description="kms-workshop: longest window")
+new_key = helpers.workshop.new_key(kms, "longest window")
 kms.schedule_key_deletion(new_key.key_id, 366)
 meta = kms.describe_key(new_key.key_id)
 print(meta.key_state, meta.delete_date)

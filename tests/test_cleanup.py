@@ -1,0 +1,176 @@
+"""Cleanup: a plan that acts only on what is proven the learner's and the kit's, and an apply that
+needs the plan's own token on the cloud and refuses a stale one."""
+
+from __future__ import annotations
+
+import pytest
+
+import helpers
+from helpers import cleanup, workshop
+from helpers.errors import KmsError
+from helpers.replay.record import seed_workshop
+from helpers.emulator import Emulator
+from tests.test_client import clean_env  # noqa: F401 (autouse fixture)
+
+
+@pytest.fixture
+def seeded():
+    """A fresh emulator holding ada's workshop and the foreign resources of `seed_workshop`."""
+    with Emulator() as emu:
+        seed_workshop(emu.endpoint)
+        yield emu
+
+
+def connect(emu: Emulator, backend: str = "emulator", monkeypatch=None) -> helpers.Kms:
+    if backend == "cloud":
+        assert monkeypatch is not None
+        monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_ID", emu.access_key_id)
+        monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", emu.access_key_secret)
+    return helpers.connect(backend, endpoint=emu.endpoint, learner="ada")
+
+
+def snapshot(kms: helpers.Kms) -> tuple[dict[str, str], dict[str, str]]:
+    """(key id -> state, alias -> key id) of the whole account."""
+    keys = {k["KeyId"]: kms.describe_key(k["KeyId"]).key_state for k in kms.iter_keys()}
+    return keys, {a["AliasName"]: a["KeyId"] for a in kms.iter_aliases()}
+
+
+def test_plan_acts_on_adas_workshop_only_and_says_why_it_keeps_the_rest(seeded):
+    from helpers.replay.record import SEEDS
+
+    assert SEEDS == {"99_cleanup": seed_workshop}  # what 99's saved output shows
+    with connect(seeded) as kms:
+        plan = cleanup.plan(kms)
+    assert sorted(a.name for a in plan.aliases) == [
+        "alias/kms-workshop/ada/Apollo/WorkKey", "alias/kms-workshop/ada/demo", "alias/kms-workshop/ada/playground"]
+    assert len(plan.keys) == 3 and all(k.description == "kms-workshop: workshop key" for k in plan.keys)
+    kept = {k.description: k.reason for k in plan.kept_keys}
+    assert kept == {
+        "an application key that is not the workshop's": "no created-by=kms-workshop tag",
+        "kms-workshop: looks like the kit's, but has no kit tag":
+            "its description starts with 'kms-workshop:' but it has no created-by tag",
+        "kms-workshop: another team's": "tagged created-by=other-team, not created-by=kms-workshop",
+        "kms-workshop: used by an application since":
+            "yours, but alias/billing/current outside your namespace still points at it: something else may use "
+            "it; delete or re-point that alias first",
+        "kms-workshop: workshop key": "the kit's, but learner grace's, not yours (ada)",
+    }
+    assert {a.name: a.reason for a in plan.kept_aliases} == {
+        "alias/Apollo/WorkKey": "outside your namespace alias/kms-workshop/ada/",
+        "alias/billing/current": "outside your namespace alias/kms-workshop/ada/",
+        "alias/kms-workshop/grace/Apollo/WorkKey": "in learner grace's namespace, not yours",
+    }
+    text = plan.describe()
+    for item in plan.keys + plan.kept_keys:
+        assert item.key_id in text and item.creation_date in text and item.reason in text
+    assert f"Confirmation token for this plan: {plan.token}" in text
+
+
+def test_apply_on_the_emulator_confirms_itself_and_touches_nothing_foreign(seeded):
+    with connect(seeded) as kms:
+        before_keys, before_aliases = snapshot(kms)
+        plan = cleanup.plan(kms)
+        result = cleanup.apply(kms, plan)
+        after_keys, after_aliases = snapshot(kms)
+        again = cleanup.plan(kms)
+        assert cleanup.apply(kms, again).done == []  # idempotent
+    assert result.self_confirmed and "confirmed automatically" in result.describe()
+    ours = {k.key_id for k in plan.keys}
+    assert {k for k, s in after_keys.items() if s == "PendingDeletion"} == ours
+    assert {k: s for k, s in after_keys.items() if k not in ours} == {k: s for k, s in before_keys.items() if k not in ours}
+    assert after_aliases == {a: k for a, k in before_aliases.items() if a not in {x.name for x in plan.aliases}}
+    assert again.empty and {k.key_id for k in again.already_pending} == ours
+
+
+def test_apply_on_the_cloud_stops_without_the_token_and_refuses_a_wrong_one(seeded, monkeypatch):
+    with connect(seeded, "cloud", monkeypatch) as kms:
+        before = snapshot(kms)
+        plan = cleanup.plan(kms)
+        with pytest.raises(cleanup.ConfirmationRequired) as info:
+            cleanup.apply(kms, plan)
+        assert plan.token in str(info.value) and "Nothing was deleted" in str(info.value)
+        for wrong in ("", "0000-0000", plan.token[::-1], 1234):
+            with pytest.raises(cleanup.StalePlanError):
+                cleanup.apply(kms, plan, confirm=wrong)  # type: ignore[arg-type]
+        assert snapshot(kms) == before
+        result = cleanup.apply(kms, plan, confirm=plan.token)
+        assert not result.self_confirmed and len(result.done) == 6
+
+
+def test_a_token_for_a_stale_plan_is_refused_and_nothing_is_deleted(seeded, monkeypatch):
+    with connect(seeded, "cloud", monkeypatch) as kms:
+        plan = cleanup.plan(kms)
+        helpers.ensure_key(kms, "made-after-the-plan")  # the account changes after the review
+        before = snapshot(kms)
+        with pytest.raises(cleanup.StalePlanError, match="account changed"):
+            cleanup.apply(kms, plan, confirm=plan.token)
+        assert snapshot(kms) == before
+        fresh = cleanup.plan(kms)
+        assert fresh.token != plan.token
+        with pytest.raises(cleanup.StalePlanError, match="not this plan's token"):
+            cleanup.apply(kms, fresh, confirm=plan.token)
+
+
+def test_a_key_state_change_makes_the_plan_stale(seeded, monkeypatch):
+    with connect(seeded, "cloud", monkeypatch) as kms:
+        plan = cleanup.plan(kms)
+        kms.disable_key(plan.keys[0].key_id)
+        with pytest.raises(cleanup.StalePlanError):
+            cleanup.apply(kms, plan, confirm=plan.token)
+
+
+def test_plan_limited_to_some_keys_keeps_the_learners_other_keys(seeded):
+    with connect(seeded) as kms:
+        one = cleanup.plan(kms).keys[0]
+        plan = cleanup.plan(kms, only_keys=[one.key_id])
+        assert [k.key_id for k in plan.keys] == [one.key_id] and [a.name for a in plan.aliases] == list(one.aliases)
+        assert sum(k.reason == "yours, but not created by this recording" for k in plan.kept_keys) == 3  # + the one an app alias uses
+        result = cleanup.apply(kms, plan)
+    assert result.done == [f"deleted alias {one.aliases[0]}", f"scheduled key {one.key_id} for deletion in 7 days"]
+
+
+def test_keys_the_learner_may_not_read_are_kept(seeded):
+    """Under the least-privilege policy (docs/ram/), DescribeKey on a foreign key is refused."""
+    with connect(seeded) as kms:
+        hidden = {k.key_id for k in cleanup.plan(kms).kept_keys}
+        real = kms.describe_key
+
+        def describe(key_id: str):
+            if key_id in hidden:
+                raise helpers.AccessDeniedError("Forbidden.NoPermission", "not allowed", http_status=403)
+            return real(key_id)
+
+        kms.describe_key = describe  # type: ignore[method-assign]
+        plan = cleanup.plan(kms)
+    assert len(plan.keys) == 3 and {k.key_id for k in plan.kept_keys} == hidden
+    assert all(k.reason == "you may not read it (Forbidden.NoPermission): not provably yours" for k in plan.kept_keys)
+
+
+def test_a_failing_delete_is_reported_and_the_rest_goes_on(seeded):
+    with connect(seeded) as kms:
+        plan = cleanup.plan(kms)
+        real = kms.delete_alias
+        first = plan.aliases[0].name
+
+        def delete(name: str) -> None:
+            if name == first:
+                raise KmsError("Forbidden.AliasNotFound", "gone", http_status=404)
+            real(name)
+
+        kms.delete_alias = delete  # type: ignore[method-assign]
+        result = cleanup.apply(kms, plan)
+    assert result.problems == [f"alias {first}: Forbidden.AliasNotFound (left as is)"]
+    assert len(result.done) == 5
+
+
+def test_recorder_cloud_cleanup_uses_the_plan_limited_to_what_it_created(seeded):
+    from helpers.replay.record import cleanup_cloud
+
+    with connect(seeded) as kms:
+        made = workshop.new_key(kms, "recorded")
+        log: list[str] = []
+        cleanup_cloud(kms, [made.key_id], log.append)
+        states = snapshot(kms)[0]
+    assert states[made.key_id] == "PendingDeletion"
+    assert sum(s == "PendingDeletion" for s in states.values()) == 1
+    assert any(f"scheduled key {made.key_id}" in line for line in log)
