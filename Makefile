@@ -71,7 +71,7 @@ serve: env ## run the KMS emulator standalone (prints its endpoint and AccessKey
 	$(BIN)/python -m helpers serve --state .kms-workshop/state.sqlite
 
 record: env ## re-record every notebook's cassette (emulator upstream unless cloud credentials are set)
-	$(BIN)/python -m helpers record --all
+	$(BIN)/python -m tools.record --all
 
 bench: env ## run the benchmarks and print their tables
 	$(BIN)/python benchmarks/bench_emulator.py

@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from helpers.replay import ReplayServer  # noqa: E402
-from helpers.replay.record import emulator_upstream, kernel_env, record_notebook  # noqa: E402
+from tools.record import emulator_upstream, kernel_env, record_notebook  # noqa: E402
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 CASSETTES = ROOT / "notebooks" / "cassettes"

@@ -5,7 +5,7 @@
 2. Load: concurrent SDK clients against the emulator process (benchmarks/soak.py).
 3. Faults: kill -9 / restart cycles on one state file; injected 503s and 429s behind the
    helpers' retry policy; lost answers to Create* calls.
-4. Secrets: helpers.secretscan over the repository, notebook outputs and decoded cassettes.
+4. Secrets: tools.secretscan over the repository, notebook outputs and decoded cassettes.
 
 Exit status 1 if any promise failed (the document still says which).
 """
@@ -149,7 +149,7 @@ def create_not_retried() -> tuple[tuple[str, str, str, str], bool]:
 
 
 def secrets() -> object:
-    from helpers import secretscan
+    from tools import secretscan
 
     return secretscan.scan()
 
@@ -233,7 +233,7 @@ def render(args: argparse.Namespace) -> tuple[str, bool]:
         "",
         "## 4. Secrets",
         "",
-        f"`helpers.secretscan` (detect-secrets' pattern detectors plus Alibaba AccessKey id/secret, STS "
+        f"`tools.secretscan` (detect-secrets' pattern detectors plus Alibaba AccessKey id/secret, STS "
         f"and private-key rules; the kit's demo key is recognised by its public key) over {scan.files} "  # type: ignore[attr-defined]
         f"tracked files, the outputs of every notebook and every cassette string with its Base64 decoded: "
         f"**{len(scan.findings)} secrets found**.",  # type: ignore[attr-defined]

@@ -12,7 +12,6 @@ import sys
 # function after a colon ("helpers.cli:encrypt") when one module serves several verbs.
 VERBS: dict[str, tuple[str, str]] = {
     "serve": ("helpers.emulator.cli", "run the local KMS emulator until interrupted"),
-    "record": ("helpers.replay.record", "re-record notebooks' cassettes, then re-execute them against replay"),
     "replay": ("helpers.replay.cli", "serve one recorded cassette on loopback until interrupted"),
     "encrypt": ("helpers.cli:encrypt", "encrypt a file or stdin (KMS Encrypt up to 6 KB of text, else envelope)"),
     "decrypt": ("helpers.cli:decrypt", "decrypt a file or stdin written by `encrypt` (either format)"),

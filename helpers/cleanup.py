@@ -173,10 +173,6 @@ def plan(kms: Kms, *, only_keys: Collection[str] | None = None) -> CleanupPlan:
     return result
 
 
-# The old name, kept for scripts written against earlier versions of the kit.
-find_kit_resources = plan
-
-
 @dataclass
 class CleanupResult:
     plan: CleanupPlan

@@ -10,7 +10,6 @@ import atexit
 import os
 import re
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ from aliyunsdkcore.client import AcsClient
 from . import credentials, workshop
 from .errors import ConfigError
 from .kms import Kms
+from .results import Connection
 from .retry import RetryPolicy
 from .transport import Transport
 
@@ -32,24 +32,6 @@ EMULATOR_ACCESS_KEY = ("testid", "testsecret")
 
 _lock = threading.Lock()
 _servers: dict[tuple[str, str], Any] = {}
-
-
-@dataclass(frozen=True)
-class Connection:
-    """What a client talks to; safe to print (it never holds a secret)."""
-
-    backend: str
-    region: str
-    endpoint: str
-    credential_source: str
-    #: whose namespace the workshop helpers use (`helpers.workshop`)
-    learner: str
-
-    def describe(self) -> str:
-        return (
-            f"backend={self.backend} region={self.region} endpoint={self.endpoint} "
-            f"credentials={self.credential_source} learner={self.learner}"
-        )
 
 
 def connect(

@@ -14,10 +14,9 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .errors import PlaintextTooLargeError
-from .results import DataKey, DecryptResult, EncryptResult, KeyMetadata, Page
+from .results import Connection, DataKey, DecryptResult, EncryptResult, KeyMetadata, Page
 
 if TYPE_CHECKING:
-    from .client import Connection
     from .retry import Attempt
     from .transport import Transport
 

@@ -101,3 +101,21 @@ class DataKey:
             f"ciphertext_blob=<{len(self.ciphertext_blob)} chars>, "
             f"plaintext=<{len(self.plaintext)} bytes hidden>)"
         )
+
+
+@dataclass(frozen=True)
+class Connection:
+    """What a client talks to; safe to print (it never holds a secret)."""
+
+    backend: str
+    region: str
+    endpoint: str
+    credential_source: str
+    #: whose namespace the workshop helpers use (`helpers.workshop`)
+    learner: str
+
+    def describe(self) -> str:
+        return (
+            f"backend={self.backend} region={self.region} endpoint={self.endpoint} "
+            f"credentials={self.credential_source} learner={self.learner}"
+        )

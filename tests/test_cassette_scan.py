@@ -15,7 +15,7 @@ import yaml
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from helpers import secretscan
+from tools import secretscan
 from helpers.replay.cassette import ACCOUNT_PLACEHOLDER, DIGESTED_PARAMS, DROPPED_PARAMS, is_digest
 
 REPO = Path(__file__).resolve().parents[1]

@@ -1,5 +1,5 @@
 """Saved notebook outputs never show credentials, any private key (not even the demo key, in
-full) or full plaintext. helpers.secretscan covers secrets repository-wide; this is stricter for
+full) or full plaintext. tools.secretscan covers secrets repository-wide; this is stricter for
 what a learner sees. The plaintexts are known exactly: every Decrypt/GenerateDataKey answer in a
 notebook's cassette.
 """
@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from helpers.secretscan import notebook_outputs
+from tools.secretscan import notebook_outputs
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 PATHS = sorted(NOTEBOOKS.glob("*.ipynb"))

@@ -252,7 +252,7 @@ def test_recorder_and_replayer_listen_on_loopback_only(tmp_path: Path):
 
 
 def test_record_cli_requires_notebooks():
-    out = subprocess.run([sys.executable, "-m", "helpers", "record"], capture_output=True, text=True, cwd=REPO,
+    out = subprocess.run([sys.executable, "-m", "tools.record"], capture_output=True, text=True, cwd=REPO,
                          env={**os.environ, "KMS_WORKSHOP_CASSETTES": "/nonexistent"}, timeout=60)
     assert out.returncode == 2 and "--all" in out.stderr
 
@@ -261,14 +261,14 @@ def test_record_cli_requires_notebooks():
 
 
 def test_record_created_resources_from_a_cassette():
-    from helpers.replay.record import created_resources
+    from tools.record import created_resources
 
     keys, aliases = created_resources(Cassette.load(REPO / "notebooks" / "cassettes" / "00_setup.yaml"))
     assert len(keys) == 1 and aliases == ["alias/kms-workshop/ada/demo"]
 
 
 def test_record_cloud_asks_first_and_refuses_without_a_terminal():
-    out = subprocess.run([sys.executable, "-m", "helpers", "record", "--all", "--upstream", "cloud"],
+    out = subprocess.run([sys.executable, "-m", "tools.record", "--all", "--upstream", "cloud"],
                          capture_output=True, text=True, cwd=REPO, stdin=subprocess.DEVNULL, timeout=60)
     assert out.returncode == 2, out.stdout + out.stderr
     assert "against Alibaba Cloud KMS at https://kms.cn-hangzhou.aliyuncs.com" in out.stdout

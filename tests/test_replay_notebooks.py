@@ -18,7 +18,7 @@ import nbformat
 import pytest
 
 from helpers.replay import Cassette
-from helpers.replay.record import emulator_upstream, record_notebook, replay_notebook
+from tools.record import emulator_upstream, record_notebook, replay_notebook
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK = REPO / "notebooks" / "00_setup.ipynb"
@@ -113,7 +113,7 @@ def test_record_failing_notebook_keeps_the_old_cassette(tmp_path: Path):
     old = tmp_path / "cassettes" / CASSETTE.name
     old.parent.mkdir()
     shutil.copy(CASSETTE, old)
-    out = subprocess.run([sys.executable, "-m", "helpers", "record", str(path), "--upstream", "emulator",
+    out = subprocess.run([sys.executable, "-m", "tools.record", str(path), "--upstream", "emulator",
                           "--cassettes", str(old.parent), "--timeout", "60"],
                          capture_output=True, text=True, cwd=REPO, env=_env(), timeout=120)
     assert out.returncode == 1, out.stdout + out.stderr

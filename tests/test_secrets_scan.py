@@ -1,6 +1,6 @@
 """Secrets hygiene.
 
-1. ``helpers.secretscan`` (detect-secrets plus Alibaba Cloud rules) finds nothing in any file git
+1. ``tools.secretscan`` (detect-secrets plus Alibaba Cloud rules) finds nothing in any file git
    tracks, in what the notebooks show, or in what the cassettes hold once Base64 is decoded.
 2. The scanner catches each kind of secret it promises to (planted in a temporary tree; the
    planted values are assembled at run time so this file itself stays clean).
@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 import helpers
-from helpers import secretscan
+from tools import secretscan
 from helpers.emulator import Emulator
 from helpers.retry import RetryPolicy
 

@@ -6,7 +6,7 @@
     with ReplayServer("notebooks/cassettes/00_setup.yaml") as stub:
         ...  # point the client at stub.endpoint
 
-`python -m helpers record --all` re-records every notebook; `python -m helpers replay --cassette X`
+`python -m tools.record --all` (`make record`, a maintainer tool) re-records every notebook; `python -m helpers replay --cassette X`
 serves one cassette in its own process. Format and matching rules: docs/replay.md.
 """
 

@@ -1,6 +1,6 @@
 """Secret scanning for the kit: the git checkout, notebook outputs and cassettes.
 
-    python -m helpers.secretscan            # scan this checkout; exit 1 and list findings if any
+    python -m tools.secretscan            # scan this checkout; exit 1 and list findings if any
 
 Built on Yelp's maintained ``detect-secrets`` (its pattern detectors: AWS, GitHub, Slack, JWT,
 private keys, "password = ..." keywords and more; the entropy detectors are left out, since every

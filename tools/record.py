@@ -1,4 +1,4 @@
-"""`python -m helpers record`: re-record notebooks' cassettes, then re-execute them against replay.
+"""`python -m tools.record` (`make record`): re-record notebooks' cassettes, then re-execute them against replay.
 
 For each notebook: start a FRESH upstream (a new emulator state, so recordings are reproducible),
 put a `Recorder` in front of it, execute the notebook in a new kernel whose `KMS_WORKSHOP_ENDPOINT`
@@ -25,12 +25,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from helpers.replay.cassette import Cassette
+from helpers.replay.recorder import Exchange, Recorder
 from helpers.workshop import RECORDING_LEARNER
 
-from .cassette import Cassette
-from .recorder import Exchange, Recorder
-
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = REPO / "notebooks"
 DEFAULT_TIMEOUT = 120
 #: Recordings are always made in one region, so CI (which uses the default) replays them.
@@ -272,7 +271,7 @@ def cleanup_cloud(kms: Any, keys: list[str], log: Callable[[str], None] = print)
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m helpers record",
+        prog="python -m tools.record",
         description="Re-record notebooks' cassettes, then re-execute the notebooks against replay "
         "and save their outputs.",
     )
@@ -339,7 +338,7 @@ def main(argv: list[str]) -> int:
         if cleaner is not None:
             cleanup_cloud(cleaner, created_resources(Cassette.load(rec.cassette))[0])
     if args.no_execute:
-        print("Not re-executed: run `python -m helpers record` without --no-execute before committing.")
+        print("Not re-executed: run `python -m tools.record` without --no-execute before committing.")
         return 0
     print("Re-executing against the new cassettes (backend replay) and saving the outputs:", flush=True)
     for nb in notebooks:
@@ -355,3 +354,7 @@ def _rel(path: Path) -> str:
         return str(path.resolve().relative_to(REPO))
     except ValueError:
         return str(path)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
