@@ -40,6 +40,7 @@ from typing import Any, BinaryIO
 
 from . import envelope, files
 from .atomic import PRIVATE, atomic_output, check_readable
+from .client_default import or_default
 from .errors import ConfigError, InvalidCiphertextError, KitError, KmsError, PlaintextTooLargeError
 from .kms import MAX_PLAINTEXT_BYTES
 
@@ -150,30 +151,22 @@ def decrypt_dir(argv: list[str]) -> int:
     return run("decrypt-dir", argv)
 
 
-def _connect(kms: Any) -> Any:
-    if kms is not None:
-        return kms
-    from .client import connect
-
-    return connect()
-
-
 # --- one file or stream ---------------------------------------------------------------------------
 def _run_one(args: argparse.Namespace, decrypting: bool, kms: Any) -> None:
     ctx: Mapping[str, str] | None = args.context
     if args.src != "-" and args.dst != "-":
         if decrypting:
-            files.decrypt_file(args.src, args.dst, encryption_context=ctx, overwrite=args.force, kms=_connect(kms))
+            files.decrypt_file(args.src, args.dst, encryption_context=ctx, overwrite=args.force, kms=or_default(kms))
         else:
             files.encrypt_file(args.src, args.dst, args.key_id, encryption_context=ctx,
-                               overwrite=args.force, kms=_connect(kms), method=args.method)  # fmt: skip
+                               overwrite=args.force, kms=or_default(kms), method=args.method)  # fmt: skip
         return
     mode = PRIVATE if decrypting else files.CIPHERTEXT_MODE
     with _input(args.src) as fin, _output(args.dst, mode, args.force) as fout:
         if decrypting:
-            _decrypt_stream(fin, fout, ctx, _connect(kms))
+            _decrypt_stream(fin, fout, ctx, or_default(kms))
         else:
-            _encrypt_stream(fin, fout, args.key_id, ctx, _connect(kms), args.method)
+            _encrypt_stream(fin, fout, args.key_id, ctx, or_default(kms), args.method)
 
 
 def _encrypt_stream(fin: BinaryIO, fout: BinaryIO, key_id: str, ctx: Any, kms: Any, method: str) -> None:
@@ -302,7 +295,7 @@ def _run_dir(args: argparse.Namespace, decrypting: bool, kms: Any) -> int:
         print(f"{verb}-dir (dry run): {len(todo)} to {verb}, {skipped} already done, {ignored} ignored",
               file=sys.stderr)  # fmt: skip
         return OK
-    client, codes, start = _connect(kms), [], time.perf_counter()
+    client, codes, start = or_default(kms), [], time.perf_counter()
 
     def one(pair: tuple[Path, Path]) -> None:
         i, o = pair

@@ -22,7 +22,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import itertools
-import json
 import mmap
 import os
 import stat
@@ -32,12 +31,14 @@ import struct
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Protocol
+from typing import Any, Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from .atomic import atomic_output, check_readable, check_writable
+from .client_default import or_default
+from .context import encode_context
 from .errors import KitError
 
 MAGIC = b"\x89KWE\r\n\x1a\n"  # PNG-style: 0x89 can never start Base64, so direct blobs never match
@@ -111,7 +112,8 @@ class Header:
 
 def context_digest(context: Mapping[str, str] | None) -> bytes:
     """SHA-256 of the context as canonical JSON (sorted keys, no spaces, UTF-8); None == {}."""
-    text = json.dumps(dict(context or {}), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    text = encode_context(context or {})
+    assert text is not None  # a dict always encodes
     return hashlib.sha256(text.encode("utf-8")).digest()
 
 
@@ -270,14 +272,6 @@ def _read_exact(src: Reader, n: int) -> bytes:
     return bytes(buf[:got])
 
 
-def _client(kms: DataKeyProvider | None) -> DataKeyProvider:
-    if kms is not None:
-        return kms
-    from .client import connect
-
-    return connect()
-
-
 def encrypt_stream(
     src: Reader | Iterable[bytes],
     dst: Writer,
@@ -291,7 +285,7 @@ def encrypt_stream(
     if not isinstance(chunk_size, int) or not 0 < chunk_size <= MAX_CHUNK_SIZE:
         raise ValueError(f"chunk_size must be 1..{MAX_CHUNK_SIZE} bytes, not {chunk_size!r}")
     context = dict(encryption_context) if encryption_context else None  # {} and None mean the same
-    data_key = _client(kms).generate_data_key(key_id, key_spec="AES_256", encryption_context=context)
+    data_key = or_default(kms).generate_data_key(key_id, key_spec="AES_256", encryption_context=context)
     aead = _aead(data_key.plaintext)
     header = build_header(chunk_size, secrets.token_bytes(7), context_digest(context), data_key.ciphertext_blob)
     del data_key
@@ -339,7 +333,7 @@ def decrypt_stream(
             "the EncryptionContext differs from the one used to encrypt (or the header was "
             "altered): pass exactly the same key/value pairs"
         )
-    aead = _aead(_client(kms).decrypt(header.data_key_blob, context, binary=True).plaintext)
+    aead = _aead(or_default(kms).decrypt(header.data_key_blob, context, binary=True).plaintext)
     aad = hashlib.sha256(header.raw).digest()
     with _mapped(src) as view:
         _open_chunks(src if view is None else view, dst, aead, header, aad)

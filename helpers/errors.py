@@ -1,4 +1,5 @@
-"""The kit's exceptions: one `KmsError` root for everything KMS answers, plus configuration errors.
+"""The kit's exceptions: one `KmsError` root for everything KMS answers, plus configuration errors,
+and the table from each wire code to its class.
 
 Each KMS error keeps the service's wire `code`, `message`, `http_status` and `request_id`, and adds a
 one-line `hint` saying what to do, so a learner reading a notebook traceback knows the next step.
@@ -105,3 +106,56 @@ class KmsNetworkError(KmsError):
         "Could not reach the KMS endpoint: check the network, proxy settings and the endpoint "
         "that connect() reports."
     )
+
+
+# The wire code -> class table ------------------------------------------------------------------
+# What each code the service answers means, in one place: `transport.translate` builds the error
+# from it. Codes not listed here stay a plain KmsError with the service's own message.
+
+CODE_CLASSES: dict[str, type[KmsError]] = {
+    "Forbidden.KeyNotFound": KeyNotFoundError,
+    "Forbidden.AliasNotFound": KeyNotFoundError,
+    "Forbidden.KeyVersionNotFound": KeyNotFoundError,
+    "AliasAlreadyExists": AliasExistsError,
+    "Rejected.Disabled": KeyStateError,
+    "Rejected.PendingDeletion": KeyStateError,
+    "Rejected.PendingImport": KeyStateError,
+    "Rejected.Unavailable": KeyStateError,
+    "Rejected.StateModifiedFailed": KeyStateError,
+    "Rejected.Throttling": ThrottledError,
+    "Throttling": ThrottledError,
+    "SignatureDoesNotMatch": AuthError,
+    "InvalidAccessKeySecret": AuthError,
+    "InvalidAccessKeyId.NotFound": AuthError,
+    "InvalidAccessKeyId.Inactive": AuthError,
+    "InvalidTimeStamp.Expired": AuthError,
+    "SignatureNonceUsed": AuthError,
+    # RAM refused the call [I: Forbidden.NoPermission is documented per action; Forbidden.RAM is
+    # the gateway's code on other products]
+    "Forbidden.NoPermission": AccessDeniedError,
+    "Forbidden.RAM": AccessDeniedError,
+    "InvalidParameter": InvalidParameterError,
+    "MissingParameter": InvalidParameterError,
+    "ServiceUnavailableTemporary": ServiceUnavailableError,
+    "SerivceUnavailableTemporary": ServiceUnavailableError,
+    "ServiceUnavailable": ServiceUnavailableError,
+}
+
+
+HINTS = {
+    "Replay.NoMatch": "The notebook asked for something its recording does not hold: after editing a "
+    "notebook, re-record it with `make record` (see docs/replay.md).",
+}
+
+
+def class_for(code: str, action: str) -> type[KmsError]:
+    """The kit's class for a wire `code` answered to `action`."""
+    cls = CODE_CLASSES.get(code)
+    if cls is None and code.startswith("Throttling"):
+        cls = ThrottledError
+    if cls is None and code.startswith("InvalidSecurityToken"):
+        cls = AuthError
+    if code == "InvalidParameter" and action in ("Decrypt", "ReEncrypt"):
+        # KMS answers InvalidParameter [I] for a tampered blob or a context mismatch.
+        cls = InvalidCiphertextError
+    return cls or KmsError

@@ -18,6 +18,7 @@ from typing import Literal
 from . import envelope
 from .atomic import atomic_write, check_readable, check_writable
 from .envelope import CIPHERTEXT_MODE as CIPHERTEXT_MODE
+from .client_default import or_default
 from .errors import PlaintextTooLargeError
 from .kms import MAX_PLAINTEXT_BYTES, Kms
 
@@ -35,16 +36,6 @@ def read_input(src: str | os.PathLike[str]) -> bytes:
         return path.read_bytes()
     except PermissionError as exc:
         raise PermissionError(f"Cannot read {path}: permission denied; check its owner and mode.") from exc
-
-
-def _client(kms: Kms | None) -> Kms:
-    if kms is None:
-        from .client import connect
-
-        return connect()
-    if not isinstance(kms, Kms):
-        raise TypeError(f"kms must be a client from helpers.connect(), not {type(kms).__name__}")
-    return kms
 
 
 def choose_method(src: str | os.PathLike[str]) -> Literal["direct", "envelope"]:
@@ -83,7 +74,7 @@ def encrypt_file(
     chosen = choose_method(src) if method == "auto" else method
     if chosen == "envelope":
         return envelope.encrypt_file(src, dst, key_id, encryption_context=encryption_context,
-                                     overwrite=overwrite, kms=_client(kms))  # fmt: skip
+                                     overwrite=overwrite, kms=or_default(kms))  # fmt: skip
     data = read_input(src)
     check_writable(dst, overwrite=overwrite)
     try:
@@ -98,7 +89,7 @@ def encrypt_file(
             f"{src} is {len(data)} bytes; KMS Encrypt takes at most {MAX_PLAINTEXT_BYTES}. "
             "Use method='envelope' (or 'auto') for larger files."
         )
-    result = _client(kms).encrypt(key_id, text, encryption_context)
+    result = or_default(kms).encrypt(key_id, text, encryption_context)
     return atomic_write(dst, result.ciphertext_blob.encode("ascii"), mode=CIPHERTEXT_MODE, overwrite=overwrite)
 
 
@@ -117,7 +108,7 @@ def decrypt_file(
         head = fin.read(len(envelope.MAGIC))
     if envelope.is_envelope(head):
         return envelope.decrypt_file(path, dst, encryption_context=encryption_context,
-                                     overwrite=overwrite, kms=_client(kms))  # fmt: skip
+                                     overwrite=overwrite, kms=or_default(kms))  # fmt: skip
     if path.stat().st_size > _MAX_DIRECT_CIPHERTEXT:
         raise ValueError(f"{src} is not a KMS ciphertext file: neither an envelope nor a CiphertextBlob.")
     blob = read_input(path).strip()
@@ -125,6 +116,6 @@ def decrypt_file(
         text = blob.decode("ascii")
     except UnicodeDecodeError as exc:
         raise ValueError(f"{src} is not a KMS ciphertext file (it is not Base64 text).") from exc
-    result = _client(kms).decrypt(text, encryption_context)
+    result = or_default(kms).decrypt(text, encryption_context)
     assert isinstance(result.plaintext, str)
     return atomic_write(dst, result.plaintext.encode("utf-8"), overwrite=overwrite)

@@ -13,6 +13,7 @@ import json
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+from .context import encode_context as encode_context
 from .errors import PlaintextTooLargeError
 from .results import Connection, DataKey, DecryptResult, EncryptResult, KeyMetadata, Page
 
@@ -22,21 +23,6 @@ if TYPE_CHECKING:
 
 #: Encrypt takes at most 6 KB of plaintext, counted here as UTF-8 bytes of what is sent [I].
 MAX_PLAINTEXT_BYTES = 6144
-
-
-def encode_context(context: Mapping[str, str] | None) -> str | None:
-    """EncryptionContext as the API wants it: a JSON object string of string→string pairs.
-
-    Keys are sorted so the same dict always gives the same text (KMS itself ignores order).
-    """
-    if context is None:
-        return None
-    if not isinstance(context, Mapping):
-        raise TypeError(f"encryption_context must be a dict of str to str, not {type(context).__name__}")
-    for k, v in context.items():
-        if not isinstance(k, str) or not isinstance(v, str):
-            raise TypeError(f"encryption_context must map str to str; got {k!r}: {v!r}")
-    return json.dumps(dict(context), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def encode_plaintext(plaintext: str | bytes) -> str:

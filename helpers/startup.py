@@ -30,6 +30,7 @@ from typing import Any
 
 from . import envelope, files
 from .atomic import check_readable
+from .client_default import or_default
 
 _TMPFS_TYPES = ("tmpfs", "ramfs")
 
@@ -58,7 +59,7 @@ def decrypt_key(
 ) -> bytearray:
     """Decrypt a ciphertext key file (direct or envelope) into memory and return the plaintext."""
     path = check_readable(src)
-    kms = files._client(kms)
+    kms = or_default(kms)
     with open(path, "rb") as fin:
         if envelope.is_envelope(fin.read(len(envelope.MAGIC))):
             fin.seek(0)

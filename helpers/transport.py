@@ -52,60 +52,16 @@ _enable_sni()
 
 _MASKED = ("Signature", "AccessKeyId", "SecurityToken", "Plaintext", "CiphertextBlob")
 
-_CODE_CLASSES: dict[str, type[errors.KmsError]] = {
-    "Forbidden.KeyNotFound": errors.KeyNotFoundError,
-    "Forbidden.AliasNotFound": errors.KeyNotFoundError,
-    "Forbidden.KeyVersionNotFound": errors.KeyNotFoundError,
-    "AliasAlreadyExists": errors.AliasExistsError,
-    "Rejected.Disabled": errors.KeyStateError,
-    "Rejected.PendingDeletion": errors.KeyStateError,
-    "Rejected.PendingImport": errors.KeyStateError,
-    "Rejected.Unavailable": errors.KeyStateError,
-    "Rejected.StateModifiedFailed": errors.KeyStateError,
-    "Rejected.Throttling": errors.ThrottledError,
-    "Throttling": errors.ThrottledError,
-    "SignatureDoesNotMatch": errors.AuthError,
-    "InvalidAccessKeySecret": errors.AuthError,
-    "InvalidAccessKeyId.NotFound": errors.AuthError,
-    "InvalidAccessKeyId.Inactive": errors.AuthError,
-    "InvalidTimeStamp.Expired": errors.AuthError,
-    "SignatureNonceUsed": errors.AuthError,
-    # RAM refused the call [I: Forbidden.NoPermission is documented per action; Forbidden.RAM is
-    # the gateway's code on other products]
-    "Forbidden.NoPermission": errors.AccessDeniedError,
-    "Forbidden.RAM": errors.AccessDeniedError,
-    "InvalidParameter": errors.InvalidParameterError,
-    "MissingParameter": errors.InvalidParameterError,
-    "ServiceUnavailableTemporary": errors.ServiceUnavailableError,
-    "SerivceUnavailableTemporary": errors.ServiceUnavailableError,
-    "ServiceUnavailable": errors.ServiceUnavailableError,
-}
-
-
-_HINTS = {
-    "Replay.NoMatch": "The notebook asked for something its recording does not hold: after editing a "
-    "notebook, re-record it with `make record` (see docs/replay.md).",
-}
-
-
 def translate(exc: ServerException | ClientException, action: str) -> errors.KmsError:
     """Map an SDK exception to the kit's error tree (the wire code stays in `.code`)."""
     if isinstance(exc, ServerException):
         code = exc.get_error_code()
-        cls = _CODE_CLASSES.get(code)
-        if cls is None and code.startswith("Throttling"):
-            cls = errors.ThrottledError
-        if cls is None and code.startswith("InvalidSecurityToken"):
-            cls = errors.AuthError
-        if code == "InvalidParameter" and action in ("Decrypt", "ReEncrypt"):
-            # KMS answers InvalidParameter [I] for a tampered blob or a context mismatch.
-            cls = errors.InvalidCiphertextError
-        return (cls or errors.KmsError)(
+        return errors.class_for(code, action)(
             code,
             exc.get_error_msg(),
             http_status=exc.get_http_status(),
             request_id=exc.get_request_id(),
-            hint=_HINTS.get(code),
+            hint=errors.HINTS.get(code),
         )
     code = exc.get_error_code()
     if code == "SDK.HttpError":
