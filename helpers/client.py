@@ -25,9 +25,9 @@ from .transport import Transport
 BACKENDS = ("emulator", "replay", "cloud")
 DEFAULT_REGION = "cn-hangzhou"
 # The classic SDK resolves only regions whose first segment is one of these; anything else
-# would fall through to a Location-service network lookup (kms-api.md §1.1).
+# would fall through to a Location-service network lookup (docs/sdk-behaviour.md, Region ids).
 _REGION = re.compile(r"^(cn|ap|eu|rus|us|me)-[a-z0-9-]+$")
-# The emulator's built-in test account: the pair of the signature example in kms-api.md §1.4.
+# The emulator's built-in test account: the pair of the docs' signature example (docs/emulator.md).
 EMULATOR_ACCESS_KEY = ("testid", "testsecret")
 
 _lock = threading.Lock()
@@ -88,7 +88,7 @@ def connect(
         "unused",
         region_id,
         # None for both schemes: the SDK would otherwise send loopback calls to *_PROXY and it
-        # ignores NO_PROXY (sdk-notes §2). A cloud user behind a proxy sets it explicitly.
+        # ignores NO_PROXY (docs/sdk-behaviour.md, Proxies). A cloud user behind a proxy sets it explicitly.
         proxy=_proxy_for(endpoint),
         pool_size=16,
     )

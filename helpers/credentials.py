@@ -1,7 +1,7 @@
 """Where cloud credentials come from, without ever typing them into a notebook.
 
 The classic SDK reads only `ALIYUN_ACCESS_KEY_*`, never the CLI profile, and lets those variables
-silently override an explicit credential (see ../shared/kms-api.md §2.2). So the kit resolves
+silently override an explicit credential (see docs/sdk-behaviour.md, Credentials). So the kit resolves
 credentials with the maintained `alibabacloud-credentials` providers and signs every request with
 whatever they return at that moment (STS and RAM-role credentials refresh themselves).
 """

@@ -1,4 +1,4 @@
-"""Retries for KMS calls, which the classic SDK never retries (../shared/sdk-notes.md §5).
+"""Retries for KMS calls, which the classic SDK never retries (docs/sdk-behaviour.md, No retries).
 
 Only calls that are safe to repeat are retried, and only on conditions that say "try again":
 throttling, 5xx and network errors. Create* calls are never retried: KMS has no client token, so

@@ -1,6 +1,6 @@
 """One KMS call over the classic SDK: sign, send, retry, and turn SDK exceptions into `KmsError`s.
 
-Also holds the work-arounds for the SDK defects listed in ../shared/sdk-notes.md that apply to
+Also holds the work-arounds for the SDK defects listed in docs/sdk-behaviour.md that apply to
 every call: proxies ignored for loopback, TLS warnings, SNI on Python >= 3.12, debug logging that
 would print plaintext.
 """
@@ -97,7 +97,7 @@ class Transport:
     def __init__(self, acs_client: Any, signer: Any, retry: RetryPolicy) -> None:
         self.acs = acs_client
         self.signer = RecordingSigner(signer)
-        # The SDK lets ALIYUN_ACCESS_KEY_* override an explicit credential (kms-api.md §2.2) and
+        # The SDK lets ALIYUN_ACCESS_KEY_* override an explicit credential (docs/sdk-behaviour.md, Credentials) and
         # cannot refresh chain credentials; installing our signer avoids both.
         acs_client._signer = self.signer
         self.retry = retry

@@ -40,7 +40,7 @@ class StubServer:
                     f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\n"
                     f"Content-Length: {len(data)}\r\n\r\n"
                 ).encode()
-                self.wfile.write(head + data)  # one write: see sdk-notes, the 44 ms stall
+                self.wfile.write(head + data)  # one write: docs/sdk-behaviour.md, the 44 ms stall
 
             do_GET = do_POST
 

@@ -26,7 +26,7 @@ def test_auth_documented_test_vector() -> None:
 
 
 def test_auth_sdk_captured_request_vector() -> None:
-    """The byte-for-byte capture in sdk-notes.md §3-4."""
+    """A byte-for-byte capture of the classic SDK's Encrypt request."""
     params = {"KeyId": "ed1fe54a-26f2-4200-b3dd-5bb5c856d695", "Plaintext": "hello world ~*+/= é",
               "EncryptionContext": '{"purpose": "probe test"}', "Version": "2016-01-20", "Action": "Encrypt",
               "Format": "JSON", "RegionId": "cn-hangzhou", "Timestamp": "2026-11-28T14:44:04Z",

@@ -42,7 +42,7 @@ from helpers.emulator.store import Store
 EXAMPLES = int(os.environ.get("KMS_WORKSHOP_HOSTILE_EXAMPLES", "0") or 0)
 OUTCOMES: Counter[tuple[str, str]] = Counter()  # (input family, "status code") -> count
 ERROR_KEYS = {"RequestId", "HostId", "Code", "Message", "Recommend", "HttpStatus"}
-#: every 4xx the emulator documents (docs/emulator.md, kms-api.md §6): one class per wire code
+#: every 4xx the emulator documents (docs/emulator.md): one class per wire code
 DOCUMENTED_4XX = {(c.code, c.http_status) for c in errors.all_error_classes() if 400 <= c.http_status < 500}
 SOCKET_TIMEOUT = 5.0
 FORM = {"content-type": "application/x-www-form-urlencoded"}
@@ -54,7 +54,7 @@ def budget(default: int) -> Any:
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])  # fmt: skip
 
 
-# --- an independent v1 signer (kms-api.md §1.4), not the emulator's own code ------------------
+# --- an independent v1 signer (the documented RPC v1 algorithm), not the emulator's own code ------------------
 def pct(text: str) -> str:
     return quote(text.encode("utf-8"), safe="-_.~")
 

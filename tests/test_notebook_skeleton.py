@@ -1,4 +1,5 @@
-"""Every notebook follows the kit's skeleton (docs: ../shared/style.md §5), checked by machine."""
+"""Every notebook follows the kit's skeleton, checked by machine: one H1, the spine of
+sections in order, short cells, failures tagged."""
 
 from __future__ import annotations
 

@@ -127,7 +127,7 @@ def execute(path: Path, env: dict[str, str], timeout: int = DEFAULT_TIMEOUT) -> 
         nb,
         kernel_name="python3",
         timeout=timeout,
-        shutdown_kernel="immediate",  # a graceful shutdown sometimes waits ~3 s (notebook-notes §3)
+        shutdown_kernel="immediate",  # a graceful shutdown sometimes waits ~3 s (docs/sdk-behaviour.md, Notebook tooling)
         record_timing=False,  # no per-cell timestamps in committed notebooks
         resources={"metadata": {"path": str(path.parent)}},
     )

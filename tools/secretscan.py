@@ -12,7 +12,7 @@ cassette is full of legitimately random ciphertext) plus the Alibaba Cloud rules
 - PEM and DER private keys, also Base64-encoded inside cassettes, except the kit's throwaway
   demo key (notebooks/certs/server.key), recognised by its public key rather than by file name.
 
-Allowed on purpose: the emulator's built-in test credentials (public, in kms-api.md §1.4) and a
+Allowed on purpose: the emulator's built-in test credentials (public: the docs' signature example, docs/emulator.md) and a
 few sentinel strings that tests plant to prove a value is *never printed* (``ALLOWED``).
 """
 

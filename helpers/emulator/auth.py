@@ -1,4 +1,4 @@
-"""Request authentication like the Alibaba Cloud API gateway (kms-api.md §1.4 and §1.4b).
+"""Request authentication like the Alibaba Cloud API gateway (docs/emulator.md, Wire behaviour).
 
 Two schemes: the RPC v1 query signature (HMAC-SHA1, classic SDK, CLI) and the V3 header
 signature (ACS3-HMAC-SHA256, current official SDKs). Checks run in the gateway's order

@@ -1,4 +1,4 @@
-"""Ciphertext-blob format and AES-256-GCM sealing (kms-api.md §4, design note §8.5).
+"""Ciphertext-blob format and AES-256-GCM sealing (see docs/emulator.md).
 
 Blob = Base64( version id (36 ASCII chars) || IV (12 bytes) || AES-256-GCM ciphertext + 16-byte tag ).
 This is the layout of Alibaba's instance-migration layer; the shared service's real format is

@@ -1,4 +1,5 @@
-"""One exception class per wire error code (kms-api.md §6).
+"""One exception class per wire error code (codes as in the service's
+common error table, https://www.alibabacloud.com/help/doc-detail/69008.html; list in docs/emulator.md).
 
 Raised anywhere inside the emulator, rendered to JSON only at the edge (``gateway.py``), the way
 moto does it. Class names mirror the code (``KeyNotFound`` for ``Forbidden.KeyNotFound``).
@@ -46,7 +47,7 @@ class SignatureDoesNotMatch(KmsApiError):
     code, http_status = "SignatureDoesNotMatch", 400
 
     def __init__(self, string_to_sign: str) -> None:
-        # The classic SDK does message.split(':')[1]; without a colon it crashes (sdk-notes §5).
+        # The classic SDK does message.split(':')[1]; without a colon it crashes (docs/sdk-behaviour.md, Error messages).
         super().__init__(
             "Specified signature is not matched with our calculation. "
             f"server string to sign is:{string_to_sign}"

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from . import errors
 
-REAL_QPS = 750  # the documented per-account quota for cryptographic calls (kms-api.md §5)
+REAL_QPS = 750  # the documented per-account quota for cryptographic calls (https://alibabacloud.com/help/en/kms/key-management-service/support/limits)
 
 
 def parse_qps(value: int | str | None) -> int | None:

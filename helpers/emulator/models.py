@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 
 from . import errors
 
-MAX_KEYS = 200  # per account and region (kms-api.md §5)
+MAX_KEYS = 200  # per account and region (https://alibabacloud.com/help/en/kms/key-management-service/support/limits)
 MAX_ALIASES = 300
 MAX_TAGS = 20  # CreateKey's current limit; the 2021 TagResource page said 10 ([I] which applies)
 MAX_PLAINTEXT_BYTES = 6144  # [I] counted on the UTF-8 Plaintext parameter, see §4
@@ -27,7 +27,7 @@ _REGION_CODES = {
 }  # fmt: skip
 _ID_ALPHABET = string.ascii_lowercase + string.digits
 _ID_SUFFIX_LENGTH = 18  # the documented samples (key-hzz62f1cb66fa42qo8r9v) carry 18 chars
-_ALIAS = re.compile(r"^alias/(?!acs)[a-zA-Z0-9_/-]{1,249}$")  # [I] kms-api.md §3.2 combination
+_ALIAS = re.compile(r"^alias/(?!acs)[a-zA-Z0-9_/-]{1,249}$")  # [I] the API metadata's and the user guide's rules combined
 
 
 @dataclass(frozen=True)
@@ -94,7 +94,7 @@ def check_alias_name(name: str) -> None:
         raise errors.InvalidParameter.named("AliasName")
 
 
-# --- the key-state matrix (kms-api.md §3.10) ------------------------------------------------
+# --- the key-state matrix (the help page on the impact of key states on API calls) ------------------------------------------------
 _CRYPTO_REJECT: dict[str, type[errors.KmsApiError]] = {
     DISABLED: errors.Disabled,
     PENDING_DELETION: errors.PendingDeletion,

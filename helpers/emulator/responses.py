@@ -1,6 +1,6 @@
 """Wire format: one function per KMS action, dispatched through the explicit ``ACTIONS`` table.
 
-Each handler reads its parameters (kms-api.md §3), calls the backend and returns the JSON-ready
+Each handler reads its parameters (the API reference, https://www.alibabacloud.com/help/en/kms/key-management-service/developer-reference/api-kms-2016-01-20-overview), calls the backend and returns the JSON-ready
 body without ``RequestId`` (the gateway adds it). Its docstring is the API reference page.
 """
 

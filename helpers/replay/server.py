@@ -3,7 +3,7 @@
 Both serve `POST /?<params>` (the classic SDK's shape: every parameter in the query string, empty
 body; a form body is accepted too), bind to 127.0.0.1 only, answer on keep-alive connections from
 a thread per connection, and send the status line, headers and body in ONE write: two writes cost
-~44 ms per call (Nagle + delayed ACK, see sdk-notes §8).
+~44 ms per call (Nagle + delayed ACK, see docs/sdk-behaviour.md).
 """
 
 from __future__ import annotations
