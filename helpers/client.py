@@ -138,10 +138,8 @@ def _proxy_for(endpoint: str) -> dict[str, str | None]:
     }
 
 
-def _static_provider(key_id: str, secret: str) -> Any:
-    from alibabacloud_credentials.provider import StaticAKCredentialsProvider
-
-    return StaticAKCredentialsProvider(access_key_id=key_id, access_key_secret=secret)
+def _static_provider(key_id: str, secret: str) -> credentials.FixedPairProvider:
+    return credentials.FixedPairProvider(key_id, secret)
 
 
 def emulator_state_path() -> Path:

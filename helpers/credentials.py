@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,36 @@ class CredentialSource:
 
     def __repr__(self) -> str:
         return f"CredentialSource({self.description!r})"
+
+
+@dataclass(frozen=True)
+class _Pair:
+    access_key_id: str
+    access_key_secret: str = field(repr=False)
+
+    def get_access_key_id(self) -> str:
+        return self.access_key_id
+
+    def get_access_key_secret(self) -> str:
+        return self.access_key_secret
+
+    def get_security_token(self) -> None:
+        return None
+
+
+class FixedPairProvider:
+    """A fixed AccessKey pair behind the provider interface, for the emulator and replay.
+
+    Their pair never changes, so the provider chain of `alibabacloud-credentials` (which loads
+    aiohttp and a scheduler, about 0.24 s of every notebook's first cell) is loaded only for the
+    cloud backend.
+    """
+
+    def __init__(self, access_key_id: str, access_key_secret: str) -> None:
+        self._credentials = _Pair(access_key_id, access_key_secret)
+
+    def get_credentials(self) -> _Pair:
+        return self._credentials
 
 
 class ProviderSigner(Signer):
