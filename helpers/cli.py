@@ -42,7 +42,7 @@ from . import envelope, files
 from .atomic import PRIVATE, atomic_output, check_readable
 from .client_default import or_default
 from .errors import ConfigError, InvalidCiphertextError, KitError, KmsError, PlaintextTooLargeError
-from .kms import MAX_PLAINTEXT_BYTES
+from .encoding import MAX_PLAINTEXT_BYTES
 
 OK, DATA, USAGE, KMS, IO, INTERRUPTED = 0, 1, 2, 3, 4, 130
 SUFFIX = ".cipher"  # the seed's name for an encrypted key.pem

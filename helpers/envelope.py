@@ -38,7 +38,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from .atomic import atomic_output, check_readable, check_writable
 from .client_default import or_default
-from .context import encode_context
+from .encoding import encode_context
 from .errors import KitError
 
 MAGIC = b"\x89KWE\r\n\x1a\n"  # PNG-style: 0x89 can never start Base64, so direct blobs never match

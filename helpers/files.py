@@ -13,14 +13,17 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from . import envelope
 from .atomic import atomic_write, check_readable, check_writable
 from .envelope import CIPHERTEXT_MODE as CIPHERTEXT_MODE
 from .client_default import or_default
 from .errors import PlaintextTooLargeError
-from .kms import MAX_PLAINTEXT_BYTES, Kms
+from .encoding import MAX_PLAINTEXT_BYTES
+
+if TYPE_CHECKING:
+    from .kms import Kms
 
 Method = Literal["auto", "direct", "envelope"]
 METHODS: tuple[Method, ...] = ("auto", "direct", "envelope")

@@ -1,48 +1,68 @@
-"""One method per KMS action the workshop uses; names and parameters are the API's in snake_case.
+"""The facade the notebooks call: one method per KMS action, names and parameters the API's in
+snake_case, each building its classic-SDK request with the SDK's own typed setters.
 
-API reference: https://www.alibabacloud.com/help/en/kms/key-management-service/developer-reference/api-kms-2016-01-20-overview
-Each method makes exactly one SDK call (plus retries for idempotent calls, see `retry.py`).
+Every method makes exactly one SDK call (plus retries for idempotent calls, see `retry.py`), and its
+docstring ends with the action's API page, so Shift-Tab in a notebook shows where to read more.
+Values are encoded by `encoding.py`; results are the small types of `results.py`.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import importlib
 import json
-from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from .context import encode_context as encode_context
-from .errors import PlaintextTooLargeError
+from aliyunsdkkms.request.v20160120.CancelKeyDeletionRequest import CancelKeyDeletionRequest
+from aliyunsdkkms.request.v20160120.CreateAliasRequest import CreateAliasRequest
+from aliyunsdkkms.request.v20160120.CreateKeyRequest import CreateKeyRequest
+from aliyunsdkkms.request.v20160120.DecryptRequest import DecryptRequest
+from aliyunsdkkms.request.v20160120.DeleteAliasRequest import DeleteAliasRequest
+from aliyunsdkkms.request.v20160120.DescribeKeyRequest import DescribeKeyRequest
+from aliyunsdkkms.request.v20160120.DescribeRegionsRequest import DescribeRegionsRequest
+from aliyunsdkkms.request.v20160120.DisableKeyRequest import DisableKeyRequest
+from aliyunsdkkms.request.v20160120.EnableKeyRequest import EnableKeyRequest
+from aliyunsdkkms.request.v20160120.EncryptRequest import EncryptRequest
+from aliyunsdkkms.request.v20160120.GenerateDataKeyRequest import GenerateDataKeyRequest
+from aliyunsdkkms.request.v20160120.GenerateDataKeyWithoutPlaintextRequest import (
+    GenerateDataKeyWithoutPlaintextRequest,
+)
+from aliyunsdkkms.request.v20160120.ListAliasesByKeyIdRequest import ListAliasesByKeyIdRequest
+from aliyunsdkkms.request.v20160120.ListAliasesRequest import ListAliasesRequest
+from aliyunsdkkms.request.v20160120.ListKeysRequest import ListKeysRequest
+from aliyunsdkkms.request.v20160120.ListResourceTagsRequest import ListResourceTagsRequest
+from aliyunsdkkms.request.v20160120.ReEncryptRequest import ReEncryptRequest
+from aliyunsdkkms.request.v20160120.ScheduleKeyDeletionRequest import ScheduleKeyDeletionRequest
+from aliyunsdkkms.request.v20160120.TagResourceRequest import TagResourceRequest
+from aliyunsdkkms.request.v20160120.UntagResourceRequest import UntagResourceRequest
+from aliyunsdkkms.request.v20160120.UpdateAliasRequest import UpdateAliasRequest
+from aliyunsdkkms.request.v20160120.UpdateKeyDescriptionRequest import UpdateKeyDescriptionRequest
+
+from .encoding import decode_binary, encode_context, encode_plaintext, encode_tags
 from .results import Connection, DataKey, DecryptResult, EncryptResult, KeyMetadata, Page
 
 if TYPE_CHECKING:
     from .retry import Attempt
     from .transport import Transport
 
-#: Encrypt takes at most 6 KB of plaintext, counted here as UTF-8 bytes of what is sent [I].
-MAX_PLAINTEXT_BYTES = 6144
+F = TypeVar("F", bound=Callable[..., Any])
+API = "https://www.alibabacloud.com/help/en/kms/key-management-service/developer-reference/api-kms-2016-01-20-"
 
 
-def encode_plaintext(plaintext: str | bytes) -> str:
-    """Text is sent as is (Decrypt returns the same string); bytes are sent as Base64 text."""
-    if isinstance(plaintext, bytes | bytearray):
-        text = base64.b64encode(bytes(plaintext)).decode("ascii")
-    elif isinstance(plaintext, str):
-        text = plaintext
-    else:
-        raise TypeError(f"plaintext must be str or bytes, not {type(plaintext).__name__}")
-    try:
-        size = len(text.encode("utf-8"))
-    except UnicodeEncodeError as exc:
-        raise ValueError("plaintext text is not valid Unicode; pass bytes instead") from exc
-    if size > MAX_PLAINTEXT_BYTES:
-        raise PlaintextTooLargeError(
-            f"Plaintext is {size} bytes as sent; KMS Encrypt takes at most {MAX_PLAINTEXT_BYTES}. "
-            "Use envelope encryption for larger data (helpers.envelope / GenerateDataKey)."
-        )
-    return text
+def api(page: str) -> Callable[[F], F]:
+    """Append the action's API page to a method's docstring: Shift-Tab in a notebook shows it."""
+
+    def mark(method: F) -> F:
+        method.__doc__ = f"{(method.__doc__ or '').rstrip()}\n\n        API reference: {API}{page}\n"
+        return method
+
+    return mark
+
+
+def _set(setter: Callable[[Any], None], value: Any) -> None:
+    """Call a request's setter only with a value: the SDK str()s everything, so None would go out
+    as the text "None"."""
+    if value is not None:
+        setter(value)
 
 
 class Kms:
@@ -84,16 +104,11 @@ class Kms:
     def last_response(self) -> dict[str, Any]:
         return self._transport.last_response
 
-    def _call(self, action: str, **params: Any) -> dict[str, Any]:
-        module = importlib.import_module(f"aliyunsdkkms.request.v20160120.{action}Request")
-        request = getattr(module, f"{action}Request")()
-        for name, value in params.items():
-            # Only set what we have: the SDK str()s every value, so None would go out as "None".
-            if value is not None:
-                getattr(request, f"set_{name}")(value)
+    def _send(self, request: Any) -> dict[str, Any]:
         return self._transport.call(request)
 
     # Keys ---------------------------------------------------------------------------------
+    @api("createkey")
     def create_key(
         self,
         description: str = "",
@@ -108,79 +123,124 @@ class Kms:
         `dkms_instance_id` (`kst-…`) creates the key in that KMS instance, which accounts opened
         since 2022-03-31 need for custom keys (docs/cloud.md).
         """
-        tag_list = None if tags is None else json.dumps(
-            [{"TagKey": k, "TagValue": v} for k, v in tags.items()]
-        )
-        body = self._call(
-            "CreateKey", Description=description, KeySpec=key_spec, KeyUsage=key_usage,
-            ProtectionLevel=protection_level, Tags=tag_list, DKMSInstanceId=dkms_instance_id,
-        )
-        return KeyMetadata.from_wire(body["KeyMetadata"])
+        request = CreateKeyRequest()
+        request.set_Description(description)
+        request.set_KeySpec(key_spec)
+        request.set_KeyUsage(key_usage)
+        _set(request.set_ProtectionLevel, protection_level)
+        _set(request.set_Tags, None if tags is None else encode_tags(tags))
+        _set(request.set_DKMSInstanceId, dkms_instance_id)
+        return KeyMetadata.from_wire(self._send(request)["KeyMetadata"])
 
+    @api("describekey")
     def describe_key(self, key_id: str) -> KeyMetadata:
         """DescribeKey: metadata of a key, by id, alias or ARN."""
-        return KeyMetadata.from_wire(self._call("DescribeKey", KeyId=key_id)["KeyMetadata"])
+        request = DescribeKeyRequest()
+        request.set_KeyId(key_id)
+        return KeyMetadata.from_wire(self._send(request)["KeyMetadata"])
 
+    @api("listkeys")
     def list_keys(
         self, page_number: int = 1, page_size: int = 10, filters: list[dict[str, Any]] | None = None
     ) -> Page:
         """ListKeys: one page of `{"KeyId", "KeyArn"}` items."""
-        body = self._call(
-            "ListKeys", PageNumber=page_number, PageSize=page_size,
-            Filters=None if filters is None else json.dumps(filters),
-        )
-        return _page(body, "Keys", "Key")
+        request = ListKeysRequest()
+        request.set_PageNumber(page_number)
+        request.set_PageSize(page_size)
+        _set(request.set_Filters, None if filters is None else json.dumps(filters))
+        return Page.from_wire(self._send(request), "Keys", "Key")
 
     def iter_keys(self, page_size: int = 100) -> Iterator[dict[str, str]]:
-        """Every key of the account and region, page after page."""
-        return _pages(lambda n: self.list_keys(n, page_size))
+        """Every key of the account and region, page after page (ListKeys)."""
+        return Page.every(lambda n: self.list_keys(n, page_size))
 
+    @api("updatekeydescription")
     def update_key_description(self, key_id: str, description: str) -> None:
-        """UpdateKeyDescription."""
-        self._call("UpdateKeyDescription", KeyId=key_id, Description=description)
+        """UpdateKeyDescription: replace a key's description."""
+        request = UpdateKeyDescriptionRequest()
+        request.set_KeyId(key_id)
+        request.set_Description(description)
+        self._send(request)
 
+    @api("enablekey")
     def enable_key(self, key_id: str) -> None:
-        """EnableKey."""
-        self._call("EnableKey", KeyId=key_id)
+        """EnableKey: a disabled key works again."""
+        request = EnableKeyRequest()
+        request.set_KeyId(key_id)
+        self._send(request)
 
+    @api("disablekey")
     def disable_key(self, key_id: str) -> None:
-        """DisableKey: the key stays, but Encrypt and Decrypt are refused until it is enabled."""
-        self._call("DisableKey", KeyId=key_id)
+        """DisableKey: the key stays, but Encrypt and Decrypt are refused until it is enabled.
+"""
+        request = DisableKeyRequest()
+        request.set_KeyId(key_id)
+        self._send(request)
 
+    @api("schedulekeydeletion")
     def schedule_key_deletion(self, key_id: str, pending_window_in_days: int = 7) -> None:
-        """ScheduleKeyDeletion: PendingDeletion for 7-366 days, then the key is gone for good."""
-        self._call("ScheduleKeyDeletion", KeyId=key_id, PendingWindowInDays=pending_window_in_days)
+        """ScheduleKeyDeletion: PendingDeletion for 7-366 days, then the key is gone for good.
+"""
+        request = ScheduleKeyDeletionRequest()
+        request.set_KeyId(key_id)
+        request.set_PendingWindowInDays(pending_window_in_days)
+        self._send(request)
 
+    @api("cancelkeydeletion")
     def cancel_key_deletion(self, key_id: str) -> None:
-        """CancelKeyDeletion: back to Enabled."""
-        self._call("CancelKeyDeletion", KeyId=key_id)
+        """CancelKeyDeletion: a key pending deletion is back (Enabled)."""
+        request = CancelKeyDeletionRequest()
+        request.set_KeyId(key_id)
+        self._send(request)
 
     # Aliases ------------------------------------------------------------------------------
+    @api("createalias")
     def create_alias(self, alias_name: str, key_id: str) -> None:
         """CreateAlias: `alias/...` → key id."""
-        self._call("CreateAlias", AliasName=alias_name, KeyId=key_id)
+        request = CreateAliasRequest()
+        request.set_AliasName(alias_name)
+        request.set_KeyId(key_id)
+        self._send(request)
 
+    @api("updatealias")
     def update_alias(self, alias_name: str, key_id: str) -> None:
-        """UpdateAlias: point an existing alias at another key (rotation without code changes)."""
-        self._call("UpdateAlias", AliasName=alias_name, KeyId=key_id)
+        """UpdateAlias: point an existing alias at another key (rotation without code changes).
+"""
+        request = UpdateAliasRequest()
+        request.set_AliasName(alias_name)
+        request.set_KeyId(key_id)
+        self._send(request)
 
+    @api("deletealias")
     def delete_alias(self, alias_name: str) -> None:
         """DeleteAlias: the key is untouched."""
-        self._call("DeleteAlias", AliasName=alias_name)
+        request = DeleteAliasRequest()
+        request.set_AliasName(alias_name)
+        self._send(request)
 
+    @api("listaliases")
     def list_aliases(self, page_number: int = 1, page_size: int = 10) -> Page:
         """ListAliases: one page of `{"AliasName", "AliasArn", "KeyId"}` items."""
-        return _page(self._call("ListAliases", PageNumber=page_number, PageSize=page_size), "Aliases", "Alias")
+        request = ListAliasesRequest()
+        request.set_PageNumber(page_number)
+        request.set_PageSize(page_size)
+        return Page.from_wire(self._send(request), "Aliases", "Alias")
 
+    @api("listaliasesbykeyid")
     def list_aliases_by_key_id(self, key_id: str, page_number: int = 1, page_size: int = 10) -> Page:
-        """ListAliasesByKeyId."""
-        body = self._call("ListAliasesByKeyId", KeyId=key_id, PageNumber=page_number, PageSize=page_size)
-        return _page(body, "Aliases", "Alias")
+        """ListAliasesByKeyId: one page of a key's aliases."""
+        request = ListAliasesByKeyIdRequest()
+        request.set_KeyId(key_id)
+        request.set_PageNumber(page_number)
+        request.set_PageSize(page_size)
+        return Page.from_wire(self._send(request), "Aliases", "Alias")
 
     def iter_aliases(self, page_size: int = 100) -> Iterator[dict[str, str]]:
-        return _pages(lambda n: self.list_aliases(n, page_size))
+        """Every alias of the account and region, page after page (ListAliases)."""
+        return Page.every(lambda n: self.list_aliases(n, page_size))
 
     # Cryptography -------------------------------------------------------------------------
+    @api("encrypt")
     def encrypt(
         self, key_id: str, plaintext: str | bytes, encryption_context: Mapping[str, str] | None = None
     ) -> EncryptResult:
@@ -189,12 +249,13 @@ class Kms:
         Raises:
             PlaintextTooLargeError: before any network call, if the plaintext is too large.
         """
-        body = self._call(
-            "Encrypt", KeyId=key_id, Plaintext=encode_plaintext(plaintext),
-            EncryptionContext=encode_context(encryption_context),
-        )
-        return EncryptResult(body["KeyId"], body["KeyVersionId"], body["CiphertextBlob"], body.get("RequestId", ""))
+        request = EncryptRequest()
+        request.set_KeyId(key_id)
+        request.set_Plaintext(encode_plaintext(plaintext))
+        _set(request.set_EncryptionContext, encode_context(encryption_context))
+        return EncryptResult.from_wire(self._send(request))
 
+    @api("decrypt")
     def decrypt(
         self,
         ciphertext_blob: str,
@@ -202,17 +263,18 @@ class Kms:
         *,
         binary: bool = False,
     ) -> DecryptResult:
-        """Decrypt; pass `binary=True` when bytes were encrypted, to get the bytes back."""
+        """Decrypt; pass `binary=True` when bytes were encrypted, to get the bytes back.
+"""
         if not isinstance(ciphertext_blob, str):
             raise TypeError(f"ciphertext_blob must be the Base64 str from Encrypt, not {type(ciphertext_blob).__name__}")
-        body = self._call(
-            "Decrypt", CiphertextBlob=ciphertext_blob, EncryptionContext=encode_context(encryption_context)
-        )
-        plaintext: str | bytes = body["Plaintext"]
-        if binary:
-            plaintext = _b64decode(body["Plaintext"])
+        request = DecryptRequest()
+        request.set_CiphertextBlob(ciphertext_blob)
+        _set(request.set_EncryptionContext, encode_context(encryption_context))
+        body = self._send(request)
+        plaintext: str | bytes = decode_binary(body["Plaintext"]) if binary else body["Plaintext"]
         return DecryptResult(body["KeyId"], body["KeyVersionId"], plaintext, body.get("RequestId", ""))
 
+    @api("generatedatakey")
     def generate_data_key(
         self,
         key_id: str,
@@ -222,83 +284,73 @@ class Kms:
     ) -> DataKey:
         """GenerateDataKey: a fresh data key, in the clear and encrypted under `key_id`.
 
-        `Decrypt(ciphertext_blob, binary=True)` gives the same key bytes back.
+        `Decrypt(ciphertext_blob, binary=True)` gives the same key bytes back: the blob decrypts to
+        the key's Base64 text.
         """
-        body = self._call(
-            "GenerateDataKey", KeyId=key_id, KeySpec=key_spec, NumberOfBytes=number_of_bytes,
-            EncryptionContext=encode_context(encryption_context),
-        )
+        request = GenerateDataKeyRequest()
+        request.set_KeyId(key_id)
+        _set(request.set_KeySpec, key_spec)
+        _set(request.set_NumberOfBytes, number_of_bytes)
+        _set(request.set_EncryptionContext, encode_context(encryption_context))
+        body = self._send(request)
         return DataKey(body["KeyId"], body["KeyVersionId"], body["CiphertextBlob"],
-                       _b64decode(body["Plaintext"]), body.get("RequestId", ""))
+                       decode_binary(body["Plaintext"]), body.get("RequestId", ""))
 
+    @api("generatedatakeywithoutplaintext")
     def generate_data_key_without_plaintext(
         self, key_id: str, key_spec: str | None = "AES_256", number_of_bytes: int | None = None,
         encryption_context: Mapping[str, str] | None = None,
     ) -> EncryptResult:
-        """GenerateDataKeyWithoutPlaintext: only the encrypted data key, for later use."""
-        body = self._call(
-            "GenerateDataKeyWithoutPlaintext", KeyId=key_id, KeySpec=key_spec,
-            NumberOfBytes=number_of_bytes, EncryptionContext=encode_context(encryption_context),
-        )
-        return EncryptResult(body["KeyId"], body["KeyVersionId"], body["CiphertextBlob"], body.get("RequestId", ""))
+        """GenerateDataKeyWithoutPlaintext: only the encrypted data key, for later use.
+"""
+        request = GenerateDataKeyWithoutPlaintextRequest()
+        request.set_KeyId(key_id)
+        _set(request.set_KeySpec, key_spec)
+        _set(request.set_NumberOfBytes, number_of_bytes)
+        _set(request.set_EncryptionContext, encode_context(encryption_context))
+        return EncryptResult.from_wire(self._send(request))
 
+    @api("reencrypt")
     def re_encrypt(
         self, ciphertext_blob: str, destination_key_id: str,
         source_encryption_context: Mapping[str, str] | None = None,
         destination_encryption_context: Mapping[str, str] | None = None,
     ) -> EncryptResult:
-        """ReEncrypt: move a ciphertext to another key without the plaintext leaving KMS."""
-        body = self._call(
-            "ReEncrypt", CiphertextBlob=ciphertext_blob, DestinationKeyId=destination_key_id,
-            SourceEncryptionContext=encode_context(source_encryption_context),
-            DestinationEncryptionContext=encode_context(destination_encryption_context),
-        )
-        return EncryptResult(body["KeyId"], body["KeyVersionId"], body["CiphertextBlob"], body.get("RequestId", ""))
+        """ReEncrypt: move a ciphertext to another key without the plaintext leaving KMS.
+"""
+        request = ReEncryptRequest()
+        request.set_CiphertextBlob(ciphertext_blob)
+        request.set_DestinationKeyId(destination_key_id)
+        _set(request.set_SourceEncryptionContext, encode_context(source_encryption_context))
+        _set(request.set_DestinationEncryptionContext, encode_context(destination_encryption_context))
+        return EncryptResult.from_wire(self._send(request))
 
     # Tags and regions ---------------------------------------------------------------------
+    @api("tagresource")
     def tag_resource(self, key_id: str, tags: Mapping[str, str]) -> None:
-        """TagResource."""
-        self._call("TagResource", KeyId=key_id,
-                   Tags=json.dumps([{"TagKey": k, "TagValue": v} for k, v in tags.items()]))
+        """TagResource: add or change tags on a key."""
+        request = TagResourceRequest()
+        request.set_KeyId(key_id)
+        request.set_Tags(encode_tags(tags))
+        self._send(request)
 
+    @api("untagresource")
     def untag_resource(self, key_id: str, tag_keys: list[str]) -> None:
-        """UntagResource."""
-        self._call("UntagResource", KeyId=key_id, TagKeys=json.dumps(list(tag_keys)))
+        """UntagResource: remove tags from a key by their keys."""
+        request = UntagResourceRequest()
+        request.set_KeyId(key_id)
+        request.set_TagKeys(json.dumps(list(tag_keys)))
+        self._send(request)
 
+    @api("listresourcetags")
     def list_resource_tags(self, key_id: str) -> dict[str, str]:
-        """ListResourceTags, as a dict."""
-        tags = self._call("ListResourceTags", KeyId=key_id).get("Tags", {}).get("Tag", [])
+        """ListResourceTags, as a dict of tag key to value."""
+        request = ListResourceTagsRequest()
+        request.set_KeyId(key_id)
+        tags = self._send(request).get("Tags", {}).get("Tag", [])
         return {t["TagKey"]: t["TagValue"] for t in tags}
 
+    @api("describeregions")
     def describe_regions(self) -> list[str]:
-        """DescribeRegions."""
-        return [r["RegionId"] for r in self._call("DescribeRegions")["Regions"]["Region"]]
-
-
-def _b64decode(text: str) -> bytes:
-    try:
-        return base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise ValueError(
-            "The plaintext is not Base64: it was encrypted as text; call decrypt() without binary=True."
-        ) from exc
-
-
-def _page(body: dict[str, Any], outer: str, inner: str) -> Page:
-    return Page(
-        items=list(body.get(outer, {}).get(inner, [])),
-        total_count=int(body.get("TotalCount", 0)),
-        page_number=int(body.get("PageNumber", 1)),
-        page_size=int(body.get("PageSize", 0)),
-    )
-
-
-def _pages(fetch: Any) -> Iterator[dict[str, str]]:
-    number, seen = 1, 0
-    while True:
-        page = fetch(number)
-        yield from page.items
-        seen += len(page.items)
-        if not page.items or seen >= page.total_count:
-            return
-        number += 1
+        """DescribeRegions: the region ids where KMS is available."""
+        return [r["RegionId"] for r in self._send(DescribeRegionsRequest())["Regions"]["Region"]]

@@ -7,6 +7,7 @@ notebook cell is safe to save and to screenshot.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
 from typing import Any
 
 
@@ -58,6 +59,28 @@ class Page:
     page_number: int
     page_size: int
 
+    @classmethod
+    def from_wire(cls, body: dict[str, Any], outer: str, inner: str) -> Page:
+        """`{"Keys": {"Key": [...]}}`: the API nests list items twice (`outer`, then `inner`)."""
+        return cls(
+            items=list(body.get(outer, {}).get(inner, [])),
+            total_count=int(body.get("TotalCount", 0)),
+            page_number=int(body.get("PageNumber", 1)),
+            page_size=int(body.get("PageSize", 0)),
+        )
+
+    @staticmethod
+    def every(fetch: Callable[[int], Page]) -> Iterator[dict[str, str]]:
+        """Every item of every page, fetching page 1, 2, ... until TotalCount items were seen."""
+        number, seen = 1, 0
+        while True:
+            page = fetch(number)
+            yield from page.items
+            seen += len(page.items)
+            if not page.items or seen >= page.total_count:
+                return
+            number += 1
+
 
 @dataclass(frozen=True)
 class EncryptResult:
@@ -65,6 +88,10 @@ class EncryptResult:
     key_version_id: str
     ciphertext_blob: str
     request_id: str
+
+    @classmethod
+    def from_wire(cls, body: dict[str, Any]) -> EncryptResult:
+        return cls(body["KeyId"], body["KeyVersionId"], body["CiphertextBlob"], body.get("RequestId", ""))
 
 
 @dataclass(frozen=True)

@@ -146,7 +146,9 @@ def test_connect_ignores_proxy_variables_for_loopback(monkeypatch):
     monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
     monkeypatch.setenv("http_proxy", "http://127.0.0.1:9")
     with StubServer() as stub:
-        helpers.connect("emulator", endpoint=stub.endpoint)._call("DescribeRegions")
+        from aliyunsdkkms.request.v20160120.DescribeRegionsRequest import DescribeRegionsRequest
+
+        helpers.connect("emulator", endpoint=stub.endpoint)._send(DescribeRegionsRequest())
     assert len(stub.requests) == 1
 
 

@@ -9,7 +9,7 @@ import pytest
 from helpers import envelope, files
 from helpers.atomic import OutputExistsError
 from helpers.errors import PlaintextTooLargeError
-from helpers.kms import MAX_PLAINTEXT_BYTES
+from helpers.encoding import MAX_PLAINTEXT_BYTES
 from tests.fixtures_kms import emulator, key_id  # noqa: F401 (pytest fixtures)
 from tests.test_envelope import kms  # noqa: F401 (a client that is closed at teardown)
 

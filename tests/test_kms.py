@@ -8,7 +8,7 @@ import pytest
 
 import helpers
 from helpers import errors
-from helpers.kms import MAX_PLAINTEXT_BYTES, encode_context
+from helpers.encoding import MAX_PLAINTEXT_BYTES, encode_context
 from helpers.results import DataKey, KeyMetadata
 from tests.fixtures_kms import emulator, key_id, kms  # noqa: F401 (fixtures)
 from tests.stub_server import StubServer
@@ -189,3 +189,18 @@ def test_kms_wrong_types_fail_before_any_request(call, exc):
 def test_kms_context_encoding_is_canonical_json():
     assert encode_context({"b": "2", "a": "1"}) == '{"a":"1","b":"2"}'
     assert encode_context(None) is None
+
+
+def test_kms_every_action_method_names_its_api_page_and_builds_its_own_request():
+    import inspect
+
+    from helpers.kms import API
+
+    actions = {name: m for name, m in vars(helpers.Kms).items()
+               if inspect.isfunction(m) and not name.startswith(("_", "iter_", "close"))}
+    assert len(actions) == 22
+    for name, method in actions.items():
+        page = API + name.replace("_", "")
+        assert f"API reference: {page}" in (method.__doc__ or ""), name
+        source = inspect.getsource(method)
+        assert "Request()" in source and "getattr" not in source, name  # a reader can follow each setter
