@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import io
 import itertools
 import os
 import re
@@ -43,6 +42,7 @@ from .atomic import PRIVATE, atomic_output, check_readable
 from .client_default import or_default
 from .errors import ConfigError, InvalidCiphertextError, KitError, KmsError, PlaintextTooLargeError
 from .encoding import MAX_PLAINTEXT_BYTES
+from .streams import Prefixed
 
 OK, DATA, USAGE, KMS, IO, INTERRUPTED = 0, 1, 2, 3, 4, 130
 SUFFIX = ".cipher"  # the seed's name for an encrypted key.pem
@@ -190,7 +190,7 @@ def _encrypt_stream(fin: BinaryIO, fout: BinaryIO, key_id: str, ctx: Any, kms: A
 def _decrypt_stream(fin: BinaryIO, fout: BinaryIO, ctx: Any, kms: Any) -> None:
     head = fin.read(len(envelope.MAGIC))
     if envelope.is_envelope(head):
-        envelope.decrypt_stream(_Prefixed(head, fin), fout, encryption_context=ctx, kms=kms)
+        envelope.decrypt_stream(Prefixed(head, fin), fout, encryption_context=ctx, kms=kms)
         return
     blob = head + fin.read(64 * 1024)
     if fin.read(1):
@@ -201,25 +201,6 @@ def _decrypt_stream(fin: BinaryIO, fout: BinaryIO, ctx: Any, kms: Any) -> None:
         raise ValueError("the input is not KMS ciphertext (not Base64 text)") from exc
     plaintext = kms.decrypt(text, ctx).plaintext
     fout.write(plaintext.encode("utf-8") if isinstance(plaintext, str) else plaintext)
-
-
-class _Prefixed(io.RawIOBase):
-    """Bytes already read (to sniff the format), then the rest of the stream."""
-
-    def __init__(self, head: bytes, rest: BinaryIO) -> None:
-        self._head, self._rest = memoryview(head), rest
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buf: Any) -> int:
-        if self._head:
-            n = min(len(buf), len(self._head))
-            buf[:n], self._head = self._head[:n], self._head[n:]
-            return n
-        data = self._rest.read(len(buf))
-        buf[: len(data)] = data
-        return len(data)
 
 
 @contextlib.contextmanager

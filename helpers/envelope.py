@@ -19,16 +19,13 @@ authentic but incomplete prefix and the caller must discard it (the CLI exits no
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import itertools
 import mmap
 import os
-import stat
 import re
 import secrets
 import struct
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -40,6 +37,7 @@ from .atomic import atomic_output, check_readable, check_writable
 from .client_default import or_default
 from .encoding import encode_context
 from .errors import KitError
+from .streams import MMAP_MIN as MMAP_MIN, Reader, Source as Source, Writer, mapped, pieces, read_exact
 
 MAGIC = b"\x89KWE\r\n\x1a\n"  # PNG-style: 0x89 can never start Base64, so direct blobs never match
 VERSION = 1
@@ -70,18 +68,6 @@ class ContextMismatchError(EnvelopeError):
 
 class IntegrityError(EnvelopeError):
     """A chunk or the header failed authentication: altered, truncated, reordered or extended."""
-
-
-class Reader(Protocol):
-    """Anything with `read` (a file, a socket file, a pipe, a wrapper): streams need no more."""
-
-    def read(self, size: int = ..., /) -> bytes | None: ...
-
-
-class Writer(Protocol):
-    """Anything with `write`."""
-
-    def write(self, data: bytes | memoryview, /) -> object: ...
 
 
 class DataKeyProvider(Protocol):
@@ -132,7 +118,7 @@ def build_header(chunk_size: int, nonce_prefix: bytes, digest: bytes, blob: str)
 
 def read_header(src: Reader) -> Header:
     """Read and check the header from the start of `src`, leaving `src` at the first chunk."""
-    fixed = _read_exact(src, _FIXED.size)
+    fixed = read_exact(src, _FIXED.size)
     if not is_envelope(fixed):
         raise NotAnEnvelopeError("not an envelope file: the magic bytes are missing")
     if len(fixed) < _FIXED.size:
@@ -142,7 +128,7 @@ def read_header(src: Reader) -> Header:
         raise UnsupportedVersionError(f"envelope version {version}; this reader knows version {VERSION}")
     if not 0 < chunk_size <= MAX_CHUNK_SIZE:
         raise IntegrityError(f"the header is corrupt: chunk size {chunk_size} out of range")
-    raw_blob = _read_exact(src, blob_len)
+    raw_blob = read_exact(src, blob_len)
     if len(raw_blob) < blob_len or len(raw_blob) % 4 or not _BASE64.match(raw_blob):
         raise IntegrityError("the header is corrupt: the data-key blob is truncated or not Base64")
     return Header(version, chunk_size, nonce_prefix, digest, raw_blob.decode("ascii"), fixed + raw_blob)
@@ -165,113 +151,6 @@ def _aead(key_bytes: bytes) -> AESGCM:
         key[:] = bytes(len(key))
 
 
-class _Source:
-    """`readinto`-style filling from a binary file, or from any iterable of bytes (a generator)."""
-
-    def __init__(self, src: Reader | Iterable[bytes]) -> None:
-        self._file = src if hasattr(src, "read") else None
-        self._chunks = None if self._file is not None else iter(src)  # type: ignore[arg-type]
-        self._pending = memoryview(b"")
-
-    def fill(self, buf: memoryview) -> int:
-        """Fill `buf` completely unless the source ends first; return the byte count."""
-        n = 0
-        while n < len(buf):
-            if self._file is not None:
-                got = self._file.readinto(buf[n:]) if hasattr(self._file, "readinto") else None
-                if got is None:  # non-blocking raw file with nothing yet, or no readinto
-                    data = self._file.read(len(buf) - n)
-                    if data is None:
-                        raise EnvelopeError("the input is non-blocking and had no data ready; pass a blocking stream")
-                    got = len(data)
-                    buf[n : n + got] = data
-                if not got:
-                    return n
-                n += got
-                continue
-            if not self._pending:
-                nxt = next(self._chunks, None)  # type: ignore[arg-type]
-                if nxt is None:
-                    return n
-                self._pending = memoryview(nxt).cast("B")
-            take = min(len(self._pending), len(buf) - n)
-            buf[n : n + take] = self._pending[:take]
-            self._pending = self._pending[take:]
-            n += take
-        return n
-
-
-#: Regular files at least this large are read through mmap (see `_mapped`).
-_MMAP_MIN = 8 << 20
-
-
-@contextlib.contextmanager
-def _mapped(src: object) -> Iterator[tuple[mmap.mmap, int] | None]:
-    """The rest of a large regular file mapped read-only, with the offset it starts at; else None.
-
-    AES-GCM then reads the page cache directly: `readinto` costs one more copy of every byte,
-    which on a machine with AES instructions takes about as long as the encryption itself.
-    The trade-off: if another process truncates the file while it is being read, the kernel
-    stops this process (SIGBUS) instead of raising an error; no output file appears either way.
-    """
-    try:
-        fd, pos = src.fileno(), src.tell()  # type: ignore[attr-defined]
-        info = os.fstat(fd)
-    except (AttributeError, OSError, ValueError):
-        yield None
-        return
-    if not stat.S_ISREG(info.st_mode) or info.st_size - pos < _MMAP_MIN:
-        yield None
-        return
-    mapped = mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
-    mapped.madvise(mmap.MADV_SEQUENTIAL)
-    try:
-        yield mapped, pos
-        src.seek(info.st_size)  # type: ignore[attr-defined]
-    finally:
-        try:
-            mapped.close()
-        except BufferError:  # a piece is still referenced (by a traceback): unmapped when collected
-            pass
-
-
-def _pieces(src: Reader | Iterable[bytes] | tuple[mmap.mmap, int], size: int) -> Iterator[memoryview]:
-    """Successive `size`-byte pieces of the input (the last may be shorter; none if it is empty).
-
-    The caller holds at most two pieces (this one and the one looked ahead to) at a time. A
-    mapped file is sliced without copying, and the pages of pieces already used are dropped
-    from this process (MADV_DONTNEED: they stay in the page cache) so that memory stays
-    constant. Other inputs alternate between two buffers.
-    """
-    if isinstance(src, tuple):
-        mapped, start = src
-        view, done = memoryview(mapped), 0
-        try:
-            for offset in range(start, len(mapped), size):
-                drop = (offset - size) // mmap.PAGESIZE * mmap.PAGESIZE  # before the piece held
-                if drop > done:
-                    mapped.madvise(mmap.MADV_DONTNEED, done, drop - done)
-                    done = drop
-                yield view[offset : offset + size]
-        finally:
-            view.release()
-        return
-    source = _Source(src)
-    buffers = (memoryview(bytearray(size)), memoryview(bytearray(size)))
-    for i in itertools.count():
-        n = source.fill(buffers[i % 2])
-        if n:
-            yield buffers[i % 2][:n]
-        if n < size:
-            return
-
-
-def _read_exact(src: Reader, n: int) -> bytes:
-    buf = bytearray(n)
-    got = _Source(src).fill(memoryview(buf))
-    return bytes(buf[:got])
-
-
 def encrypt_stream(
     src: Reader | Iterable[bytes],
     dst: Writer,
@@ -291,7 +170,7 @@ def encrypt_stream(
     del data_key
     aad = hashlib.sha256(header.raw).digest()
     dst.write(header.raw)
-    with _mapped(src) as view:
+    with mapped(src) as view:
         _seal_chunks(src if view is None else view, dst, aead, header, aad)
     return header
 
@@ -300,11 +179,11 @@ def _seal_chunks(src: Reader | Iterable[bytes] | tuple[mmap.mmap, int], dst: Wri
                  header: Header, aad: bytes) -> None:  # fmt: skip
     size = header.chunk_size
     out = memoryview(bytearray(size + TAG_SIZE))
-    pieces = _pieces(src, size)
-    cur = next(pieces, memoryview(b""))
+    chunks = pieces(src, size)
+    cur = next(chunks, memoryview(b""))
     for index in range(_MAX_CHUNKS):
         # Look one chunk ahead: a full chunk is the last one only if nothing follows it.
-        nxt = next(pieces, None) if len(cur) == size else None
+        nxt = next(chunks, None) if len(cur) == size else None
         n = len(cur)
         aead.encrypt_into(_nonce(header, index, nxt is None), cur, aad, out[: n + TAG_SIZE])
         dst.write(out[: n + TAG_SIZE])
@@ -335,7 +214,7 @@ def decrypt_stream(
         )
     aead = _aead(or_default(kms).decrypt(header.data_key_blob, context, binary=True).plaintext)
     aad = hashlib.sha256(header.raw).digest()
-    with _mapped(src) as view:
+    with mapped(src) as view:
         _open_chunks(src if view is None else view, dst, aead, header, aad)
     return header
 
@@ -344,13 +223,13 @@ def _open_chunks(src: Reader | tuple[mmap.mmap, int], dst: Writer, aead: AESGCM,
                  aad: bytes) -> None:
     size = header.chunk_size + TAG_SIZE
     out = memoryview(bytearray(header.chunk_size))
-    pieces = _pieces(src, size)
-    sealed = next(pieces, memoryview(b""))
+    chunks = pieces(src, size)
+    sealed = next(chunks, memoryview(b""))
     for index in range(_MAX_CHUNKS):
         n = len(sealed)
         if n < TAG_SIZE:
             raise IntegrityError(f"the file is truncated: chunk {index} is incomplete")
-        nxt = next(pieces, None) if n == size else None
+        nxt = next(chunks, None) if n == size else None
         final = nxt is None
         try:
             aead.decrypt_into(_nonce(header, index, final), sealed, aad, out[: n - TAG_SIZE])

@@ -317,7 +317,7 @@ def test_envelope_source_failing_mid_stream_leaves_no_output(kms, key_id, tmp_pa
 def test_envelope_encrypt_file_interrupted_leaves_no_output(kms, key_id, tmp_path, monkeypatch):
     (tmp_path / "in").write_bytes(b"z" * (4 * CHUNK))
     calls = []
-    real_fill = envelope._Source.fill
+    real_fill = envelope.Source.fill
 
     def failing_fill(self, buf):
         calls.append(1)
@@ -325,7 +325,7 @@ def test_envelope_encrypt_file_interrupted_leaves_no_output(kms, key_id, tmp_pat
             raise KeyboardInterrupt
         return real_fill(self, buf)
 
-    monkeypatch.setattr(envelope._Source, "fill", failing_fill)
+    monkeypatch.setattr(envelope.Source, "fill", failing_fill)
     with pytest.raises(KeyboardInterrupt):
         envelope.encrypt_file(tmp_path / "in", tmp_path / "in.cipher", key_id, kms=kms, chunk_size=CHUNK)
     assert [p.name for p in tmp_path.iterdir()] == ["in"]
@@ -365,7 +365,7 @@ def test_envelope_large_files_are_read_through_mmap_and_round_trip(tmp_path, mon
 
     monkeypatch.setattr(envelope.mmap, "mmap", counting_mmap)
     fake = FakeKms()
-    for size in (envelope._MMAP_MIN, envelope._MMAP_MIN + 5, 3 * (1 << 20) * 3):
+    for size in (envelope.MMAP_MIN, envelope.MMAP_MIN + 5, 3 * (1 << 20) * 3):
         src, enc, dec = tmp_path / f"{size}.bin", tmp_path / f"{size}.enc", tmp_path / f"{size}.out"
         src.write_bytes(os.urandom(size))
         envelope.encrypt_file(src, enc, "k", kms=fake, chunk_size=1 << 20)
@@ -385,7 +385,7 @@ def test_envelope_large_files_are_read_through_mmap_and_round_trip(tmp_path, mon
 def test_envelope_mmap_path_detects_tampering_and_writes_nothing(tmp_path):
     fake = FakeKms()
     src, enc, dec = tmp_path / "a.bin", tmp_path / "a.enc", tmp_path / "a.out"
-    src.write_bytes(os.urandom(envelope._MMAP_MIN + 1000))
+    src.write_bytes(os.urandom(envelope.MMAP_MIN + 1000))
     envelope.encrypt_file(src, enc, "k", kms=fake)
     data = bytearray(enc.read_bytes())
     data[len(data) // 2] ^= 0x10
