@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import itertools
 import os
 import re
 import sys
@@ -41,8 +40,6 @@ from . import envelope, files
 from .atomic import PRIVATE, atomic_output, check_readable
 from .client_default import or_default
 from .errors import ConfigError, InvalidCiphertextError, KitError, KmsError, PlaintextTooLargeError
-from .encoding import MAX_PLAINTEXT_BYTES
-from .streams import Prefixed
 
 OK, DATA, USAGE, KMS, IO, INTERRUPTED = 0, 1, 2, 3, 4, 130
 SUFFIX = ".cipher"  # the seed's name for an encrypted key.pem
@@ -164,43 +161,10 @@ def _run_one(args: argparse.Namespace, decrypting: bool, kms: Any) -> None:
     mode = PRIVATE if decrypting else files.CIPHERTEXT_MODE
     with _input(args.src) as fin, _output(args.dst, mode, args.force) as fout:
         if decrypting:
-            _decrypt_stream(fin, fout, ctx, or_default(kms))
+            files.decrypt_stream(fin, fout, encryption_context=ctx, kms=or_default(kms))
         else:
-            _encrypt_stream(fin, fout, args.key_id, ctx, or_default(kms), args.method)
-
-
-def _encrypt_stream(fin: BinaryIO, fout: BinaryIO, key_id: str, ctx: Any, kms: Any, method: str) -> None:
-    # A stream has no size: read just past the Encrypt limit, then decide.
-    head = fin.read(MAX_PLAINTEXT_BYTES + 1) if method != "envelope" else b""
-    if method == "auto":
-        try:
-            direct = 0 < len(head) <= MAX_PLAINTEXT_BYTES and bool(head.decode("utf-8"))
-        except UnicodeDecodeError:
-            direct = False
-        method = "direct" if direct else "envelope"
-    if method == "direct":
-        if fin.read(1):
-            raise PlaintextTooLargeError(f"stdin is over {MAX_PLAINTEXT_BYTES} bytes; use --method envelope")
-        fout.write(kms.encrypt(key_id, head.decode("utf-8"), ctx).ciphertext_blob.encode("ascii"))
-        return
-    rest = iter(lambda: fin.read(1 << 20), b"")
-    envelope.encrypt_stream(itertools.chain([head], rest), fout, key_id, encryption_context=ctx, kms=kms)
-
-
-def _decrypt_stream(fin: BinaryIO, fout: BinaryIO, ctx: Any, kms: Any) -> None:
-    head = fin.read(len(envelope.MAGIC))
-    if envelope.is_envelope(head):
-        envelope.decrypt_stream(Prefixed(head, fin), fout, encryption_context=ctx, kms=kms)
-        return
-    blob = head + fin.read(64 * 1024)
-    if fin.read(1):
-        raise ValueError("the input is not KMS ciphertext: neither an envelope nor a CiphertextBlob")
-    try:
-        text = blob.strip().decode("ascii")
-    except UnicodeDecodeError as exc:
-        raise ValueError("the input is not KMS ciphertext (not Base64 text)") from exc
-    plaintext = kms.decrypt(text, ctx).plaintext
-    fout.write(plaintext.encode("utf-8") if isinstance(plaintext, str) else plaintext)
+            files.encrypt_stream(fin, fout, args.key_id, encryption_context=ctx, kms=or_default(kms),
+                                 method=args.method)  # fmt: skip
 
 
 @contextlib.contextmanager

@@ -3,17 +3,19 @@
 - Up to 6 KB of UTF-8 text (a PEM key), `encrypt_file` calls KMS Encrypt and the ciphertext file
   holds exactly the `CiphertextBlob` text, as the seed's `key.pem.cipher` does. Above that, or for
   binary or empty files, it uses envelope encryption (`envelope.py`). `method=` forces either.
-- `decrypt_file` recognises both formats by their first bytes.
+- `decrypt_file` recognises both formats by their first bytes; `encrypt_stream`/`decrypt_stream`
+  apply the same rules to streams. This module is the only place that decides direct or envelope.
 - plaintext is written 0600 and atomically: no partial file, ever (see `atomic.py`);
 - nothing is overwritten unless asked; every check runs before the first KMS call.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal
 
 from . import envelope
 from .atomic import atomic_write, check_readable, check_writable
@@ -21,6 +23,7 @@ from .envelope import CIPHERTEXT_MODE as CIPHERTEXT_MODE
 from .client_default import or_default
 from .errors import PlaintextTooLargeError
 from .encoding import MAX_PLAINTEXT_BYTES
+from .streams import Prefixed
 
 if TYPE_CHECKING:
     from .kms import Kms
@@ -41,20 +44,32 @@ def read_input(src: str | os.PathLike[str]) -> bytes:
         raise PermissionError(f"Cannot read {path}: permission denied; check its owner and mode.") from exc
 
 
-def choose_method(src: str | os.PathLike[str]) -> Literal["direct", "envelope"]:
-    """What `method="auto"` picks: direct Encrypt for 1..6144 bytes of UTF-8 text, else envelope.
-
-    Empty files go to envelope too: KMS Encrypt refuses an empty Plaintext.
-    """
-    path = check_readable(src)
-    size = path.stat().st_size
-    if size == 0 or size > MAX_PLAINTEXT_BYTES:
-        return "envelope"
+def fits_direct(data: bytes) -> bool:
+    """The `method="auto"` rule: 1..6144 bytes of UTF-8 text go through KMS Encrypt, anything
+    else through envelope encryption (empty too: KMS Encrypt refuses an empty Plaintext)."""
+    if not 0 < len(data) <= MAX_PLAINTEXT_BYTES:
+        return False
     try:
-        read_input(path).decode("utf-8")
+        data.decode("utf-8")
     except UnicodeDecodeError:
+        return False
+    return True
+
+
+def choose_method(src: str | os.PathLike[str]) -> Literal["direct", "envelope"]:
+    """What `method="auto"` picks for a file (see `fits_direct`); large files are not read."""
+    path = check_readable(src)
+    if not 0 < path.stat().st_size <= MAX_PLAINTEXT_BYTES:
         return "envelope"
-    return "direct"
+    return "direct" if fits_direct(read_input(path)) else "envelope"
+
+
+def blob_text(blob: bytes, what: str) -> str:
+    """A direct ciphertext's bytes as the CiphertextBlob text Decrypt takes."""
+    try:
+        return blob.strip().decode("ascii")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{what} is not a KMS ciphertext file (it is not Base64 text).") from exc
 
 
 def encrypt_file(
@@ -114,11 +129,46 @@ def decrypt_file(
                                      overwrite=overwrite, kms=or_default(kms))  # fmt: skip
     if path.stat().st_size > _MAX_DIRECT_CIPHERTEXT:
         raise ValueError(f"{src} is not a KMS ciphertext file: neither an envelope nor a CiphertextBlob.")
-    blob = read_input(path).strip()
-    try:
-        text = blob.decode("ascii")
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"{src} is not a KMS ciphertext file (it is not Base64 text).") from exc
-    result = or_default(kms).decrypt(text, encryption_context)
+    result = or_default(kms).decrypt(blob_text(read_input(path), str(src)), encryption_context)
     assert isinstance(result.plaintext, str)
     return atomic_write(dst, result.plaintext.encode("utf-8"), overwrite=overwrite)
+
+
+# Streams (stdin/stdout in the CLI, memory at start-up): the same policy without a file size --------
+
+
+def encrypt_stream(fin: BinaryIO, fout: BinaryIO, key_id: str, *, encryption_context: Mapping[str, str] | None = None,
+                   kms: Kms | None = None, method: Method = "auto") -> None:
+    """Encrypt a stream by the same rule as `encrypt_file`: read just past the Encrypt limit,
+    then decide (a stream has no size to look at)."""
+    client = or_default(kms)
+    head = fin.read(MAX_PLAINTEXT_BYTES + 1) if method != "envelope" else b""
+    if method == "auto":
+        method = "direct" if fits_direct(head) else "envelope"
+    if method == "direct":
+        if len(head) > MAX_PLAINTEXT_BYTES or fin.read(1):
+            raise PlaintextTooLargeError(f"the input is over {MAX_PLAINTEXT_BYTES} bytes; use --method envelope")
+        try:
+            text = head.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ValueError("the input is not UTF-8 text; use --method envelope for binary data") from exc
+        fout.write(client.encrypt(key_id, text, encryption_context).ciphertext_blob.encode("ascii"))
+        return
+    rest = iter(lambda: fin.read(1 << 20), b"")
+    envelope.encrypt_stream(itertools.chain([head], rest), fout, key_id, encryption_context=encryption_context,
+                            kms=client)  # fmt: skip
+
+
+def decrypt_stream(fin: BinaryIO, fout: Any, *, encryption_context: Mapping[str, str] | None = None,
+                   kms: Kms | None = None) -> None:
+    """Decrypt a stream in either format, recognised by its first bytes, into `fout`."""
+    client = or_default(kms)
+    head = fin.read(len(envelope.MAGIC))
+    if envelope.is_envelope(head):
+        envelope.decrypt_stream(Prefixed(head, fin), fout, encryption_context=encryption_context, kms=client)
+        return
+    blob = head + fin.read(_MAX_DIRECT_CIPHERTEXT)
+    if fin.read(1):
+        raise ValueError("the input is not KMS ciphertext: neither an envelope nor a CiphertextBlob")
+    plaintext = client.decrypt(blob_text(blob, "the input"), encryption_context).plaintext
+    fout.write(plaintext.encode("utf-8") if isinstance(plaintext, str) else plaintext)

@@ -28,7 +28,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from . import envelope, files
+from . import files
 from .atomic import check_readable
 from .client_default import or_default
 
@@ -59,20 +59,14 @@ def decrypt_key(
 ) -> bytearray:
     """Decrypt a ciphertext key file (direct or envelope) into memory and return the plaintext."""
     path = check_readable(src)
-    kms = or_default(kms)
+    sink = _Memory()
     with open(path, "rb") as fin:
-        if envelope.is_envelope(fin.read(len(envelope.MAGIC))):
-            fin.seek(0)
-            sink = _Memory()
-            try:
-                envelope.decrypt_stream(fin, sink, encryption_context=encryption_context, kms=kms)
-            except BaseException:
-                wipe(sink.data)  # chunks that verified before the failure
-                raise
-            return sink.data
-    text = files.read_input(path).strip().decode("ascii", errors="replace")
-    plaintext = kms.decrypt(text, encryption_context).plaintext
-    return bytearray(plaintext.encode("utf-8") if isinstance(plaintext, str) else plaintext)
+        try:
+            files.decrypt_stream(fin, sink, encryption_context=encryption_context, kms=or_default(kms))
+        except BaseException:
+            wipe(sink.data)  # chunks that verified before the failure
+            raise
+    return sink.data
 
 
 def is_tmpfs(path: str | os.PathLike[str]) -> bool:
