@@ -9,15 +9,15 @@ import importlib
 import sys
 
 # verb -> (module, one-line help); modules expose main(argv: list[str]) -> int, or name the
-# function after a colon ("helpers.cli:encrypt") when one module serves several verbs.
+# function after a colon ("helpers.commands:encrypt") when one module serves several verbs.
 VERBS: dict[str, tuple[str, str]] = {
     "serve": ("helpers.emulator.cli", "run the local KMS emulator until interrupted"),
     "replay": ("helpers.replay.cli", "serve one recorded cassette on loopback until interrupted"),
-    "encrypt": ("helpers.cli:encrypt", "encrypt a file or stdin (KMS Encrypt up to 6 KB of text, else envelope)"),
-    "decrypt": ("helpers.cli:decrypt", "decrypt a file or stdin written by `encrypt` (either format)"),
-    "encrypt-dir": ("helpers.cli:encrypt_dir", "encrypt a folder tree in parallel; re-runs skip finished files"),
-    "decrypt-dir": ("helpers.cli:decrypt_dir", "decrypt a tree written by `encrypt-dir`; resumable"),
-    "decrypt-key": ("helpers.startup", "decrypt a server's key at start-up: to stdout or a 0600 tmpfs file"),
+    "encrypt": ("helpers.commands:encrypt", "encrypt a file or stdin (KMS Encrypt up to 6 KB of text, else envelope)"),
+    "decrypt": ("helpers.commands:decrypt", "decrypt a file or stdin written by `encrypt` (either format)"),
+    "encrypt-dir": ("helpers.commands:encrypt_dir", "encrypt a folder tree in parallel; re-runs skip finished files"),
+    "decrypt-dir": ("helpers.commands:decrypt_dir", "decrypt a tree written by `encrypt-dir`; resumable"),
+    "decrypt-key": ("helpers.commands.decrypt_key", "decrypt a server's key at start-up: to stdout or a 0600 tmpfs file"),
 }
 
 

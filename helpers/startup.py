@@ -7,7 +7,7 @@
     with startup.key_file("/etc/app/key.pem.cipher") as path:   # a server that insists on a path
         start_server(key_path=path)                               # 0600, on tmpfs, removed after
 
-From a shell (`kms-workshop decrypt-key`, exit codes as in `helpers.cli`):
+From a shell (`kms-workshop decrypt-key`, in `helpers.commands.decrypt_key`):
 
     kms-workshop decrypt-key key.pem.cipher | server --key-from-stdin
     KEY=$(kms-workshop decrypt-key key.pem.cipher --tmpfs) && trap 'rm -f "$KEY"' EXIT
@@ -19,10 +19,8 @@ a disk that outlives the machine or ends up in a backup, and it is removed as so
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import os
-import sys
 import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -137,38 +135,3 @@ def key_file(
         yield path
     finally:
         remove_key_file(path)
-
-
-def main(argv: list[str]) -> int:
-    """`kms-workshop decrypt-key SRC [--context k=v] [--tmpfs]`: the key to stdout, or a path."""
-    from .cli import USAGE, exit_code, parse_context
-
-    parser = argparse.ArgumentParser(prog="kms-workshop decrypt-key", description=main.__doc__)
-    parser.add_argument("src", help="the ciphertext key file (from `kms-workshop encrypt`)")
-    parser.add_argument("-c", "--context", action="append", default=[], metavar="KEY=VALUE")
-    parser.add_argument("--tmpfs", action="store_true",
-                        help="write a 0600 file on tmpfs and print its path; the caller removes it")  # fmt: skip
-    parser.add_argument("--folder", help="with --tmpfs: the folder to use instead of /dev/shm")
-    try:
-        args = parser.parse_args(argv)
-        context = parse_context(args.context)
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    except ValueError as exc:
-        print(f"kms-workshop decrypt-key: error: {exc}", file=sys.stderr)
-        return USAGE
-    try:
-        if args.tmpfs:
-            if args.folder and not is_tmpfs(args.folder):
-                print(f"kms-workshop decrypt-key: warning: {args.folder} is not tmpfs", file=sys.stderr)
-            print(write_key_file(args.src, encryption_context=context, folder=args.folder))
-        else:
-            key = decrypt_key(args.src, encryption_context=context)
-            sys.stdout.buffer.write(key)
-            sys.stdout.buffer.flush()
-            wipe(key)
-        return 0
-    except BaseException as exc:  # noqa: BLE001 (mapped to a documented code; bugs re-raise there)
-        code = exit_code(exc, decrypting=True)
-        print(f"kms-workshop decrypt-key: error: {exc}", file=sys.stderr)
-        return code

@@ -1,4 +1,4 @@
-"""helpers.cli: encrypt/decrypt of files and streams, the directory verbs, and the exit codes."""
+"""helpers.commands: encrypt/decrypt of files and streams, the directory verbs, and the exit codes."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import cli, envelope
+from helpers import commands as cli, envelope
 from helpers.__main__ import main as kms_workshop
 from tests.fixtures_kms import emulator, key_id  # noqa: F401 (pytest fixtures)
 from tests.test_envelope import kms  # noqa: F401 (a client that is closed at teardown)
