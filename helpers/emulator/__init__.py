@@ -5,6 +5,6 @@ Self-contained: nothing here imports the rest of ``helpers`` (the dependency poi
 
 from .auth import DEFAULT_ACCOUNTS, Account
 from .responses import ACTIONS
-from .server import Emulator
+from .app import Emulator
 
 __all__ = ["ACTIONS", "DEFAULT_ACCOUNTS", "Account", "Emulator"]

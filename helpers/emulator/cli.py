@@ -10,7 +10,7 @@ from types import FrameType
 
 from .faults import parse_qps
 from .responses import ACTIONS
-from .server import Emulator
+from .app import Emulator
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -1,0 +1,106 @@
+"""The emulator put together: state, backend, authentication, gateway and HTTP server, started and
+stopped as one ``Emulator`` (``with Emulator() as emu: ... emu.endpoint``)."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import threading
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+
+from . import models
+from .auth import DEFAULT_ACCOUNTS, Account, Authenticator
+from .backend import KmsBackend
+from .faults import Faults
+from .gateway import Gateway
+from .server import HttpServer
+from .store import Store
+
+
+class Emulator:
+    """A local Alibaba Cloud KMS endpoint; ``with Emulator() as emu: ... emu.endpoint``."""
+
+    def __init__(self, state_path: str | Path | None = None, *, host: str = "127.0.0.1", port: int = 0,
+                 tls: bool = False, accounts: Sequence[Account] | None = None, region: str = "cn-hangzhou",
+                 clock: Callable[[], datetime] | None = None, qps_limit: int | str | None = None,
+                 unavailable_every: int | None = None) -> None:  # fmt: skip
+        self.accounts = list(accounts) if accounts is not None else list(DEFAULT_ACCOUNTS)
+        if not self.accounts:
+            raise ValueError("at least one account is needed")
+        self.host, self.port, self.tls, self.region = host, port, tls, region
+        self.clock = clock or models.utc_now
+        self.state_path = state_path
+        self.faults = Faults(qps_limit, unavailable_every)
+        self.sni_seen: list[str] = []
+        self.ca_bundle: str | None = None
+        self._server: HttpServer | None = None
+        self._thread: threading.Thread | None = None
+        self._store: Store | None = None
+        self._tmp: str | None = None
+
+    @property
+    def access_key_id(self) -> str:
+        return self.accounts[0].access_key_id
+
+    @property
+    def access_key_secret(self) -> str:
+        return self.accounts[0].access_key_secret
+
+    @property
+    def endpoint(self) -> str:
+        if self._server is None:
+            raise RuntimeError("the emulator is not running; call start() first")
+        address, port = self._server.server_address[:2]
+        host = address.decode() if isinstance(address, bytes) else str(address)
+        host = f"[{host}]" if ":" in host else host
+        return f"{'https' if self.tls else 'http'}://{host}:{port}"
+
+    def start(self) -> Emulator:
+        if self._server is not None:
+            return self
+        self._store = Store(self.state_path)
+        backend = KmsBackend(self._store, self.clock)
+        gateway = Gateway(backend, Authenticator(self.accounts, self.clock), self.faults, self.region)
+        context = None
+        if self.tls:
+            from .tls import server_context  # trustme only needed in TLS mode
+
+            self._tmp = tempfile.mkdtemp(prefix="kms-emulator-")  # 0700
+            context, bundle = server_context(Path(self._tmp), self.sni_seen.append)
+            self.ca_bundle = str(bundle)
+        self._server = HttpServer((self.host, self.port), gateway, context)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="kms-emulator", daemon=True)  # fmt: skip
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server.close_connections()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp, self.ca_bundle = None, None
+
+    def configure_faults(self, *, qps_limit: int | str | None = ..., unavailable_next: int | None = None,  # type: ignore[assignment]
+                         unavailable_every: int | None = ...) -> dict[str, int | None]:  # type: ignore[assignment]
+        """Runtime toggles; ``unavailable_next=N`` answers the next N requests with 503."""
+        return self.faults.configure(qps_limit=qps_limit, unavailable_next=unavailable_next,
+                                     unavailable_every=unavailable_every)  # fmt: skip
+
+    def __enter__(self) -> Emulator:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.stop()
