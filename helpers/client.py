@@ -148,11 +148,6 @@ def emulator_state_path() -> Path:
     return Path(env) if env else Path.home() / ".kms-workshop" / "emulator.sqlite"
 
 
-def cassette_dir() -> Path:
-    env = os.environ.get("KMS_WORKSHOP_CASSETTES")
-    return Path(env) if env else Path(__file__).resolve().parents[1] / "notebooks" / "cassettes"
-
-
 def _local_server(backend: str, session: str | None) -> tuple[str, str | None, str | None]:
     """Start (once per process) the in-process emulator or replay stub and return its endpoint."""
     if backend == "emulator":
@@ -163,6 +158,8 @@ def _local_server(backend: str, session: str | None) -> tuple[str, str | None, s
             raise ConfigError(
                 "The replay backend needs the recording's name: connect(session='01_create_key')."
             )
+        from .replay.cassette import cassette_dir
+
         cassette = cassette_dir() / f"{session}.yaml"
         if not cassette.is_file():
             raise ConfigError(

@@ -8,7 +8,7 @@ import pytest
 import helpers
 from helpers import cleanup, workshop
 from helpers.errors import KmsError
-from tools.record import seed_workshop
+from tools.seeds import seed_workshop
 from helpers.emulator import Emulator
 from tests.test_client import clean_env  # noqa: F401 (autouse fixture)
 
@@ -36,7 +36,7 @@ def snapshot(kms: helpers.Kms) -> tuple[dict[str, str], dict[str, str]]:
 
 
 def test_plan_acts_on_adas_workshop_only_and_says_why_it_keeps_the_rest(seeded):
-    from tools.record import SEEDS
+    from tools.seeds import SEEDS
 
     assert SEEDS == {"99_cleanup": seed_workshop}  # what 99's saved output shows
     with connect(seeded) as kms:
@@ -164,7 +164,7 @@ def test_a_failing_delete_is_reported_and_the_rest_goes_on(seeded):
 
 
 def test_recorder_cloud_cleanup_uses_the_plan_limited_to_what_it_created(seeded):
-    from tools.record import cleanup_cloud
+    from tools.record_cloud import cleanup_cloud
 
     with connect(seeded) as kms:
         made = workshop.new_key(kms, "recorded")

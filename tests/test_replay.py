@@ -261,7 +261,7 @@ def test_record_cli_requires_notebooks():
 
 
 def test_record_created_resources_from_a_cassette():
-    from tools.record import created_resources
+    from tools.record_cloud import created_resources
 
     keys, aliases = created_resources(Cassette.load(REPO / "notebooks" / "cassettes" / "00_setup.yaml"))
     assert len(keys) == 1 and aliases == ["alias/kms-workshop/ada/demo"]

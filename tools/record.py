@@ -26,8 +26,12 @@ from pathlib import Path
 from typing import Any
 
 from helpers.replay.cassette import Cassette
+from helpers.replay.cassette import cassette_dir as notebooks_cassette_dir
 from helpers.replay.recorder import Exchange, Recorder
-from helpers.workshop import RECORDING_LEARNER
+
+
+from .record_cloud import cleanup_cloud, cloud_plan, created_resources
+from .seeds import RECORD_LEARNER, SEEDS
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = REPO / "notebooks"
@@ -36,15 +40,6 @@ DEFAULT_TIMEOUT = 120
 RECORD_REGION = "cn-hangzhou"
 _KIT_ENV = ("KMS_WORKSHOP_BACKEND", "KMS_WORKSHOP_ENDPOINT", "KMS_WORKSHOP_CASSETTES", "KMS_WORKSHOP_STATE",
             "KMS_WORKSHOP_LEARNER")
-#: Recordings are made as this learner (its name is in the requests' aliases, so replay uses it too),
-#: whoever the maintainer is; seeds add resources of another learner, which cleanup must keep.
-RECORD_LEARNER = RECORDING_LEARNER
-OTHER_LEARNER = "grace"
-
-
-def default_cassette_dir() -> Path:
-    env = os.environ.get("KMS_WORKSHOP_CASSETTES")
-    return Path(env) if env else NOTEBOOKS / "cassettes"
 
 
 # Upstreams -------------------------------------------------------------------------------------
@@ -144,32 +139,6 @@ class Recording:
     raw: list[Exchange]
 
 
-def seed_workshop(endpoint: str) -> None:
-    """What an account holds when a learner reaches the cleanup notebook: the learner's workshop
-    keys and aliases, and foreign resources that cleanup must leave alone, each for its own reason
-    (the seed's doc-page alias on an application key, the kit's description without its tag, a tag
-    with another value, another learner's workshop key, and an application alias on a kit key)."""
-    import helpers
-    from helpers import workshop
-
-    with helpers.connect("emulator", endpoint=endpoint, learner=RECORD_LEARNER) as kms:
-        for name in ("demo", "Apollo/WorkKey", "playground"):
-            helpers.ensure_key(kms, name)
-        app = kms.create_key(description="an application key that is not the workshop's")
-        kms.create_alias("alias/Apollo/WorkKey", app.key_id)  # the doc page's alias, made before the workshop
-        kms.create_key(description="kms-workshop: looks like the kit's, but has no kit tag")
-        kms.create_key(description="kms-workshop: another team's", tags={workshop.KIT_TAG_KEY: "other-team"})
-        used = workshop.new_key(kms, "used by an application since")
-        kms.create_alias("alias/billing/current", used.key_id)
-    with helpers.connect("emulator", endpoint=endpoint, learner=OTHER_LEARNER) as other:
-        helpers.ensure_key(other, "Apollo/WorkKey")
-
-
-#: notebooks recorded against a seeded emulator instead of an empty one (requests go straight to
-#: the emulator, so they are not in the cassette)
-SEEDS = {"99_cleanup": seed_workshop}
-
-
 def record_notebook(
     path: Path,
     cassette_dir: Path,
@@ -220,52 +189,6 @@ def replay_notebook(path: Path, cassette_dir: Path, *, timeout: int = DEFAULT_TI
     return nb
 
 
-# The cloud: what gets created, and cleaning it up ----------------------------------------------
-
-
-def created_resources(cassette: Cassette) -> tuple[list[str], list[str]]:
-    """(key ids, alias names) that a recording created, from its successful calls."""
-    keys, aliases = [], []
-    for i in cassette.interactions:
-        if i.response.status != 200:
-            continue
-        if i.request.action == "CreateKey" and isinstance(i.response.body, dict):
-            key_id = (i.response.body.get("KeyMetadata") or {}).get("KeyId")
-            if key_id:
-                keys.append(key_id)
-        elif i.request.action == "CreateAlias":
-            aliases.append(i.request.params.get("AliasName", ""))
-    return keys, [a for a in aliases if a]
-
-
-def cloud_plan(notebooks: list[Path], cassette_dir: Path) -> str:
-    """What recording against the cloud will create, judged from the previous recordings."""
-    lines = []
-    for nb in notebooks:
-        cassette = cassette_dir / f"{nb.stem}.yaml"
-        if cassette.is_file():
-            keys, aliases = created_resources(Cassette.load(cassette))
-            what = f"{len(keys)} key(s)" + (f", aliases {', '.join(aliases)}" if aliases else "")
-        else:
-            what = "unknown (never recorded)"
-        lines.append(f"  {nb.name}: {what}")
-    return "\n".join(lines)
-
-
-def cleanup_cloud(kms: Any, keys: list[str], log: Callable[[str], None] = print) -> None:
-    """Clean up after recording one notebook against the cloud, with the kit's own cleanup: the
-    plan is limited to the keys this recording created (and proven the kit's), printed, and
-    applied with its token (the maintainer agreed to this cleanup before recording started)."""
-    from helpers import cleanup
-
-    plan = cleanup.plan(kms, only_keys=keys)
-    for line in plan.describe().splitlines():
-        log(f"  {line}")
-    if not plan.empty:
-        for line in cleanup.apply(kms, plan, confirm=plan.token).describe().splitlines():
-            log(f"  {line}")
-
-
 # Command line ----------------------------------------------------------------------------------
 
 
@@ -304,7 +227,7 @@ def main(argv: list[str]) -> int:
     if not notebooks:
         print("Nothing to record: name notebooks or pass --all.", file=sys.stderr)
         return 2
-    cassette_dir = (args.cassettes or default_cassette_dir()).resolve()
+    cassette_dir = (args.cassettes or notebooks_cassette_dir()).resolve()
     upstream = choose_upstream(args.upstream, args.region)
     print(f"Recording {len(notebooks)} notebook(s) against {upstream.description}.", flush=True)
     if upstream.label == "cloud":

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -52,6 +53,12 @@ _HEADER = (
     "# Recorded KMS exchanges for notebooks/{notebook}.ipynb, written by `make record`.\n"
     "# Do not edit by hand: see docs/replay.md. Secrets and volatile values are scrubbed.\n"
 )
+
+
+def cassette_dir() -> Path:
+    """Where the notebooks' cassettes live: `KMS_WORKSHOP_CASSETTES`, else `notebooks/cassettes/`."""
+    env = os.environ.get("KMS_WORKSHOP_CASSETTES")
+    return Path(env) if env else Path(__file__).resolve().parents[2] / "notebooks" / "cassettes"
 
 
 def digest(value: str) -> str:

@@ -14,6 +14,7 @@ import sys
 import threading
 from pathlib import Path
 
+from .cassette import cassette_dir
 from .server import ReplayServer
 
 
@@ -25,8 +26,6 @@ def main(argv: list[str]) -> int:
     args = p.parse_args(argv)
     path = args.cassette
     if not path.suffix and not path.exists():
-        from helpers.client import cassette_dir
-
         path = cassette_dir() / f"{path}.yaml"
     if not path.is_file():
         print(f"No cassette {path}: run `make record` to record it.", file=sys.stderr)
