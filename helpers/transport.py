@@ -19,6 +19,7 @@ from aliyunsdkcore.acs_exception.exceptions import ClientException, ServerExcept
 from aliyunsdkcore.auth.signers.signer import Signer
 
 from . import errors
+from .sensitive import CREDENTIAL_PARAMS, SECRET_PARAMS
 from .retry import Attempt, RetryPolicy
 
 # The vendored urllib3 emits exactly these two on every HTTPS call; they are about the SDK's own
@@ -50,7 +51,7 @@ def _enable_sni() -> None:
 
 _enable_sni()
 
-_MASKED = ("Signature", "AccessKeyId", "SecurityToken", "Plaintext", "CiphertextBlob")
+_MASKED = CREDENTIAL_PARAMS | SECRET_PARAMS
 
 def translate(exc: ServerException | ClientException, action: str) -> errors.KmsError:
     """Map an SDK exception to the kit's error tree (the wire code stays in `.code`)."""

@@ -14,13 +14,13 @@ import ipywidgets as w
 
 from .errors import KitError
 from .kms import Kms
+from .sensitive import SECRET_RESPONSE_FIELDS
 
-_HIDDEN = ("Plaintext",)
 
 
 def masked_response(body: dict[str, Any]) -> str:
     """The last response as JSON, with plaintext replaced by its length."""
-    shown = {k: (f"<{len(str(v))} chars hidden>" if k in _HIDDEN else v) for k, v in body.items()}
+    shown = {k: (f"<{len(str(v))} chars hidden>" if k in SECRET_RESPONSE_FIELDS else v) for k, v in body.items()}
     return json.dumps(shown, indent=2)
 
 

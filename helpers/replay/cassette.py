@@ -30,19 +30,18 @@ from typing import Any
 
 import yaml
 
+from helpers.sensitive import BOUND_PARAMS, CREDENTIAL_PARAMS, SECRET_PARAMS
+
 FORMAT_VERSION = 1
 
-#: Never stored: they change on every call or identify the caller.
-DROPPED_PARAMS = frozenset(
-    {"Signature", "SignatureNonce", "Timestamp", "AccessKeyId", "SecurityToken",
+#: Never stored: they identify the caller, or change on every call.
+DROPPED_PARAMS = CREDENTIAL_PARAMS | frozenset(
+    {"Timestamp",
      # constants of the signature scheme; meaningless once the signature itself is gone
      "SignatureMethod", "SignatureVersion", "SignatureType"}
 )
 #: Stored as a SHA-256 digest, used only for matching.
-DIGESTED_PARAMS = frozenset(
-    {"Plaintext", "CiphertextBlob", "EncryptionContext", "SourceEncryptionContext",
-     "DestinationEncryptionContext", "EncryptedKeyMaterial", "Digest", "Message", "Value"}
-)
+DIGESTED_PARAMS = SECRET_PARAMS | BOUND_PARAMS
 DIGEST_PREFIX = "sha256:"
 #: Stands in for the recording account's id (16 digits, like a real one, so ARNs still parse).
 ACCOUNT_PLACEHOLDER = "0000000000000000"
