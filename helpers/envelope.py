@@ -273,6 +273,7 @@ def encrypt_file(
     return Path(dst)
 
 
+# Envelope files only; `files.decrypt_file` (same signature, on purpose) recognises either format.
 def decrypt_file(
     src: str | os.PathLike[str],
     dst: str | os.PathLike[str],

@@ -26,6 +26,8 @@ def _param(name: str) -> str:
     return f'The specified parameter "{name}" is not valid.'
 
 
+# One class per wire code, on purpose (as moto does): the classes share a shape, and a reader
+# finds each code, its status and its message in one place.
 # --- 5xx -------------------------------------------------------------------------------------
 class InternalFailure(KmsApiError):
     code, http_status, default_message = "InternalFailure", 500, "Internal Failure."

@@ -31,6 +31,7 @@ def parse_qps(value: int | str | None) -> int | None:
 
 
 def _count(value: int | str | None, name: str) -> int | None:
+    # Not parse_qps: a count may be 0 (off) and has no "real" preset; the two rules stay apart.
     if value is None or value == "" or value == "off":
         return None
     try:

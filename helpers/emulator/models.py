@@ -41,6 +41,8 @@ class Scope:
         return f"acs:kms:{self.region}:{self.account_id}:{resource}"
 
 
+# The server's own record of a key. `helpers.results.KeyMetadata` has similar fields on the
+# client side; they stay separate because the emulator never imports the rest of the kit.
 @dataclass
 class Key:
     key_id: str
