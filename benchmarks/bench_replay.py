@@ -36,6 +36,7 @@ from helpers.replay import ReplayServer  # noqa: E402
 from tools.record import emulator_upstream, kernel_env, record_notebook  # noqa: E402
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+TARGET_RATIO = 1.3
 CASSETTES = ROOT / "notebooks" / "cassettes"
 SANITIZE = ROOT / "tests" / "nbval-sanitize.cfg"
 REPEATS = int(os.environ.get("BENCH_REPEATS", "3"))
@@ -145,7 +146,10 @@ def table_nbval(tmp: Path) -> None:
     print(f"3. pytest --nbval on replay, side by side (median of {REPEATS}; flags of make test-notebooks)")
     print(f"   kit notebooks ({len(NOTEBOOKS)}):   {k:6.2f} s   runs {', '.join(f'{x:.2f}' for x in kit)}")
     print(f"   empty notebooks ({len(empties)}): {e:6.2f} s   runs {', '.join(f'{x:.2f}' for x in empty)}")
-    print(f"   ratio:               {k / e:6.2f}x  (target <= 2x)   {'OK' if k / e <= 2 else 'OVER TARGET'}")
+    # <= 1.3x: the kit's own cost per notebook (import, connect, its calls) stays small next to a
+    # kernel's start and stop, which empty notebooks pay too
+    print(f"   ratio:               {k / e:6.2f}x  (target <= {TARGET_RATIO}x)   "
+          f"{'OK' if k / e <= TARGET_RATIO else 'OVER TARGET'}")
     print(f"   of which pytest startup + collection (--co): {co:.2f} s")
 
 
