@@ -11,8 +11,9 @@ from collections.abc import Mapping
 
 from .errors import PlaintextTooLargeError
 
-#: Encrypt takes at most 6 KB of plaintext, counted here as UTF-8 bytes of what is sent [I: the
-#: API page says 6 KB; whether it counts characters or bytes is not stated].
+#: Encrypt takes at most 6 KB of plaintext, counted here as UTF-8 bytes of what is sent. [I] marks,
+#: here and throughout the kit, what is inferred rather than documented (docs/emulator.md, Marks):
+#: the API page says 6 KB; whether it counts characters or bytes is not stated.
 MAX_PLAINTEXT_BYTES = 6144
 
 
