@@ -14,13 +14,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from .errors import KitError
+from .errors import OutputExistsError as OutputExistsError  # re-exported (errors.py has them all)
 
 PRIVATE = 0o600
-
-
-class OutputExistsError(KitError, FileExistsError):
-    """The destination exists and overwriting was not asked for."""
 
 
 def check_readable(src: str | os.PathLike[str]) -> Path:

@@ -21,7 +21,9 @@ import json
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
-from .errors import AccessDeniedError, KeyNotFoundError, KitError, KmsError
+from .errors import AccessDeniedError, KeyNotFoundError, KmsError
+from .errors import ConfirmationRequired as ConfirmationRequired  # re-exported (errors.py has them all)
+from .errors import StalePlanError as StalePlanError
 from .kms import Kms
 from .workshop import NAMESPACE, inspect_key, learner_of, namespace
 
@@ -31,14 +33,6 @@ MIN_PENDING_DAYS = 7
 LOCAL_BACKENDS = frozenset({"emulator", "replay"})
 #: kept resources shown in the plan; the rest are counted (a real account may hold hundreds)
 SHOW_KEPT = 20
-
-
-class ConfirmationRequired(KitError):
-    """apply() on the cloud without a confirmation: nothing was deleted."""
-
-
-class StalePlanError(KitError):
-    """The confirmation does not match the plan, or the account changed since it was made."""
 
 
 @dataclass(frozen=True)

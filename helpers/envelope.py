@@ -36,8 +36,14 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from .atomic import atomic_output, check_readable, check_writable
 from .client_default import or_default
 from .encoding import encode_context
-from .errors import KitError
 from .streams import MMAP_MIN as MMAP_MIN, Reader, Source as Source, Writer, mapped, pieces, read_exact
+from .errors import (  # re-exported: the classes live with the others in errors.py
+    ContextMismatchError as ContextMismatchError,
+    EnvelopeError as EnvelopeError,
+    IntegrityError as IntegrityError,
+    NotAnEnvelopeError as NotAnEnvelopeError,
+    UnsupportedVersionError as UnsupportedVersionError,
+)
 
 MAGIC = b"\x89KWE\r\n\x1a\n"  # PNG-style: 0x89 can never start Base64, so direct blobs never match
 VERSION = 1
@@ -48,26 +54,6 @@ CIPHERTEXT_MODE = 0o644  # ciphertext is safe to share; it is useless without KM
 _FIXED = struct.Struct(">8sBI7s32sH")  # magic, version, chunk size, nonce prefix, ctx digest, blob len
 _MAX_CHUNKS = 1 << 32  # the index is 4 bytes of the nonce
 _BASE64 = re.compile(rb"^[A-Za-z0-9+/]+={0,2}$")
-
-
-class EnvelopeError(KitError, ValueError):
-    """The data is not a valid envelope, or it failed authentication; no output file was written."""
-
-
-class NotAnEnvelopeError(EnvelopeError):
-    """The input does not start with the envelope magic."""
-
-
-class UnsupportedVersionError(EnvelopeError):
-    """The envelope was written by a newer format version than this reader knows."""
-
-
-class ContextMismatchError(EnvelopeError):
-    """The EncryptionContext given differs from the one the file was encrypted with."""
-
-
-class IntegrityError(EnvelopeError):
-    """A chunk or the header failed authentication: altered, truncated, reordered or extended."""
 
 
 class DataKeyProvider(Protocol):

@@ -108,6 +108,63 @@ class KmsNetworkError(KmsError):
     )
 
 
+# --- Files ---------------------------------------------------------------------------------------
+
+
+class OutputExistsError(KitError, FileExistsError):
+    """The destination exists and overwriting was not asked for."""
+
+
+# --- Envelope files (helpers.envelope) -----------------------------------------------------------
+
+
+class EnvelopeError(KitError, ValueError):
+    """The data is not a valid envelope, or it failed authentication; no output file was written."""
+
+
+class NotAnEnvelopeError(EnvelopeError):
+    """The input does not start with the envelope magic."""
+
+
+class UnsupportedVersionError(EnvelopeError):
+    """The envelope was written by a newer format version than this reader knows."""
+
+
+class ContextMismatchError(EnvelopeError):
+    """The EncryptionContext given differs from the one the file was encrypted with."""
+
+
+class IntegrityError(EnvelopeError):
+    """A chunk or the header failed authentication: altered, truncated, reordered or extended."""
+
+
+class NonBlockingInputError(KitError, ValueError):
+    """A non-blocking input had no data ready: streaming needs a blocking one."""
+
+
+# --- What the kit owns (helpers.workshop, helpers.cleanup) ---------------------------------------
+
+
+class NotKitResourceError(KitError):
+    """A key or alias the kit was asked to use or change is not proven to be the kit's (this
+    learner's); nothing was changed."""
+
+
+class ConfirmationRequired(KitError):
+    """apply() on the cloud without a confirmation: nothing was deleted."""
+
+
+class StalePlanError(KitError):
+    """The confirmation does not match the plan, or the account changed since it was made."""
+
+
+# --- The command line ----------------------------------------------------------------------------
+
+
+class UsageError(KitError, ValueError):
+    """Arguments that cannot work together; exit code 2."""
+
+
 # The wire code -> class table ------------------------------------------------------------------
 # What each code the service answers means, in one place: `transport.translate` builds the error
 # from it. Codes not listed here stay a plain KmsError with the service's own message.

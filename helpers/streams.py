@@ -12,11 +12,7 @@ import stat
 from collections.abc import Iterable, Iterator
 from typing import Any, BinaryIO, Protocol
 
-from .errors import KitError
-
-
-class NonBlockingInputError(KitError, ValueError):
-    """A non-blocking input had no data ready: streaming needs a blocking one."""
+from .errors import NonBlockingInputError as NonBlockingInputError  # re-exported (errors.py has them all)
 
 
 class Reader(Protocol):

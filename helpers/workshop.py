@@ -25,7 +25,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .errors import ConfigError, KeyNotFoundError, KitError
+from .errors import ConfigError, KeyNotFoundError
+from .errors import NotKitResourceError as NotKitResourceError  # re-exported (errors.py has them all)
 
 if TYPE_CHECKING:
     from .kms import Kms
@@ -44,11 +45,6 @@ INSTANCE_ENV = "KMS_WORKSHOP_INSTANCE_ID"
 #: short so that `alias/kms-workshop/<learner>/<name>` stays far below the 255-character limit.
 _LEARNER = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _ALIAS_TAIL = re.compile(r"[A-Za-z0-9_/-]+")
-
-
-class NotKitResourceError(KitError):
-    """A key or alias the kit was asked to use or change is not proven to be the kit's (this
-    learner's); nothing was changed."""
 
 
 def learner_name(explicit: str | None = None) -> str:

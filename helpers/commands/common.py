@@ -7,14 +7,11 @@ import sys
 from collections.abc import Callable
 
 from .. import envelope
-from ..errors import ConfigError, InvalidCiphertextError, KitError, KmsError, PlaintextTooLargeError
+from ..errors import ConfigError, InvalidCiphertextError, KmsError, PlaintextTooLargeError
+from ..errors import UsageError as UsageError  # re-exported (errors.py has them all)
 
 OK, DATA, USAGE, KMS, IO, INTERRUPTED = 0, 1, 2, 3, 4, 130
 SUFFIX = ".cipher"  # the seed's name for an encrypted key.pem
-
-
-class UsageError(KitError, ValueError):
-    """Arguments that cannot work together; exit code 2."""
 
 
 def exit_code(exc: BaseException, *, decrypting: bool) -> int:
