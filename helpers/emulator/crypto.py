@@ -22,7 +22,6 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 VERSION_ID_LENGTH = 36
 IV_LENGTH = 12
 TAG_LENGTH = 16
-KEY_BYTES = 32
 MIN_BLOB_LENGTH = VERSION_ID_LENGTH + IV_LENGTH + TAG_LENGTH
 _VERSION_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
