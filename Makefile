@@ -11,7 +11,7 @@ LAB_DIR  ?= notebooks
 NBVAL    := --nbval --nbval-current-env --nbval-cell-timeout=$(NB_TIMEOUT) --nbval-sanitize-with tests/nbval-sanitize.cfg -p no:cacheprovider
 
 .DEFAULT_GOAL := help
-.PHONY: help env lab test typecheck test-unit test-notebooks test-browser screenshots serve record bench lock clean
+.PHONY: help env lab test typecheck test-unit test-notebooks test-browser screenshots serve record bench lock reset clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-16s %s\n", $$1, $$2}'
@@ -67,8 +67,9 @@ test-browser: env ## a learner's run: every notebook in JupyterLab (make lab) in
 screenshots: env ## refresh the README's screenshots in docs/img/ (needs chromium)
 	KMS_WORKSHOP_SCREENSHOTS=docs/img $(PYTEST) tests/test_browser.py -q -m browser
 
-serve: env ## run the KMS emulator standalone (prints its endpoint and AccessKey pair)
-	$(BIN)/python -m helpers serve --state .kms-workshop/state.sqlite
+SERVE_PORT ?= 8080
+serve: env ## run the KMS emulator standalone on 127.0.0.1:$(SERVE_PORT) (SERVE_PORT=0: any free port)
+	$(BIN)/python -m helpers serve --port $(SERVE_PORT) --state .kms-workshop/state.sqlite
 
 record: env ## re-record every notebook's cassette (emulator upstream unless cloud credentials are set)
 	$(BIN)/python -m tools.record --all
@@ -78,13 +79,22 @@ bench: env ## run the benchmarks and print their tables
 	$(BIN)/python benchmarks/bench_envelope.py
 	$(BIN)/python benchmarks/bench_replay.py
 
-lock: env ## re-pin constraints.txt from what is installed now
-	{ echo "# Pinned versions the workshop was tested with. The Makefile installs with -c constraints.txt."; \
-	  echo "# Regenerate: make lock"; $(BIN)/python -m pip freeze --exclude-editable | grep -v '^-e'; } > constraints.txt
+lock: env ## re-pin constraints.txt from what is installed now (the file is rewritten only if a pin changed)
+	@{ echo "# Pinned versions the workshop was tested with. The Makefile installs with -c constraints.txt."; \
+	  echo "# Regenerate: make lock"; $(BIN)/python -m pip freeze --exclude-editable | grep -v '^-e'; \
+	  grep '^setuptools==' constraints.txt || true; } > constraints.txt.new
+	@if cmp -s constraints.txt.new constraints.txt; then rm constraints.txt.new; echo "constraints.txt: unchanged"; \
+	else mv constraints.txt.new constraints.txt; echo "constraints.txt: updated (review git diff)"; fi
 
-clean: ## remove the venv, caches and local emulator state
-	rm -rf $(VENV) .kms-workshop .pytest_cache .hypothesis build *.egg-info
-	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+LEARNER_STATE = $${KMS_WORKSHOP_STATE:-$$HOME/.kms-workshop/emulator.sqlite}
+reset: ## reset learner state, keep the venv: the emulator's keys, make serve's state, notebooks/work/
+	rm -f "$(LEARNER_STATE)" "$(LEARNER_STATE)-wal" "$(LEARNER_STATE)-shm" "$(LEARNER_STATE)-journal"
+	rm -rf .kms-workshop notebooks/work
+	@echo "Learner state removed; restart the notebooks' kernels. The venv is kept."
+
+clean: reset ## remove everything the kit wrote: learner state (as reset), the venv, caches, build files
+	rm -rf $(VENV) .pytest_cache .hypothesis .mypy_cache .ruff_cache build *.egg-info constraints.txt.new
+	find . -name __pycache__ -type d -prune -not -path './.git/*' -exec rm -rf {} +
 
 # ---- reliability: load, faults, other Pythons --------------------------------------------------
 .PHONY: soak test-pythons reliability
@@ -112,5 +122,5 @@ test-pythons: ## the unit suite on Python 3.11, 3.12 and 3.13 (venvs in .venv/py
 	echo "test-pythons: passed:$${passed:- none}; failed:$${failed:- none}; missing:$${missing:- none}"; \
 	test -z "$$failed$$missing"
 
-reliability: env ## regenerate docs/reliability.md from the hostile-input, load, fault and secrets runs (~5 min)
+reliability: env ## regenerate docs/reliability.md from the hostile-input, load, fault and secrets runs (about 3 min)
 	$(BIN)/python benchmarks/reliability_report.py --out docs/reliability.md

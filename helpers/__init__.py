@@ -27,6 +27,7 @@ from .errors import (
     KmsNetworkError as KmsNetworkError,
     PlaintextTooLargeError as PlaintextTooLargeError,
     ThrottledError as ThrottledError,
+    debug as debug,
 )
 from .workshop import NotKitResourceError as NotKitResourceError, ensure_key as ensure_key
 

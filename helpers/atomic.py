@@ -37,9 +37,7 @@ def check_writable(dst: str | os.PathLike[str], *, overwrite: bool) -> Path:
     if path.is_dir():
         raise IsADirectoryError(f"{path} is a folder; give a file name to write to.")
     if path.exists() and not overwrite:
-        raise OutputExistsError(
-            f"{path} already exists; pass overwrite=True (or --force) to replace it."
-        )
+        raise OutputExistsError(path)
     if not path.parent.is_dir():
         raise FileNotFoundError(f"Folder {path.parent} does not exist; create it first.")
     return path
@@ -71,9 +69,7 @@ def atomic_output(
             try:
                 os.link(tmp, path)
             except FileExistsError:
-                raise OutputExistsError(
-                    f"{path} appeared while writing; pass overwrite=True to replace it."
-                ) from None
+                raise OutputExistsError(path, appeared=True) from None
             tmp.unlink()
         _fsync_dir(path.parent)
     except BaseException:

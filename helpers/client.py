@@ -68,19 +68,21 @@ def connect(
     # Replay serves a recording whose requests name the recording learner's aliases, so it is that
     # learner whatever the login name; the in-process stub reads the name from the cassette.
     who = workshop.learner_name(learner) if name != "replay" else (learner or workshop.RECORDING_LEARNER)
+    in_process = False
     if name == "cloud":
         source = credentials.resolve()
         endpoint = endpoint or f"https://kms.{region_id}.aliyuncs.com"
     else:
         source = credentials.CredentialSource(_static_provider(*EMULATOR_ACCESS_KEY), "")
         if endpoint is None:
+            in_process = True
             endpoint, ca_bundle, recorded_learner = _local_server(name, session)
             if ca_bundle:
                 os.environ.setdefault("ALIBABA_CLOUD_CA_BUNDLE", ca_bundle)
             if name == "replay" and learner is None and recorded_learner:
                 who = recorded_learner
         source = credentials.CredentialSource(source.provider, f"{name} test account (testid)")
-    info = Connection(name, region_id, endpoint, source.description, who)
+    info = Connection(name, region_id, endpoint, source.description, who, in_process)
     acs = AcsClient(
         # Placeholders: the real signer below replaces the SDK's. The pair must be non-empty only
         # so the SDK's constructor accepts it; it is never sent.

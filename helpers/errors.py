@@ -11,6 +11,24 @@ from __future__ import annotations
 class KitError(Exception):
     """Root of every error the kit raises on purpose."""
 
+    def _render_traceback_(self) -> list[str]:
+        """How IPython shows a kit error in a notebook: its class, message and hint, without the
+        SDK's frames or the machine's paths. `helpers.debug()` prints the whole chain."""
+        lines = f"{type(self).__name__}: {self}".splitlines()
+        return lines + ["(helpers.debug() shows the full traceback)"]
+
+
+def debug() -> None:
+    """Print the full traceback of the last error in this notebook, frames and causes included."""
+    import sys
+    import traceback
+
+    error = getattr(sys, "last_value", None)
+    if error is None:
+        print("No error has been raised in this session yet.")
+        return
+    traceback.print_exception(error)
+
 
 class ConfigError(KitError, ValueError):
     """The kit is set up wrongly (unknown backend, missing credentials, bad region); nothing was sent."""
@@ -112,7 +130,12 @@ class KmsNetworkError(KmsError):
 
 
 class OutputExistsError(KitError, FileExistsError):
-    """The destination exists and overwriting was not asked for."""
+    """The destination exists and overwriting was not asked for; `path` names it."""
+
+    def __init__(self, path: object, *, appeared: bool = False) -> None:
+        self.path = path
+        what = "appeared while writing" if appeared else "already exists"
+        super().__init__(f"{path} {what}; pass overwrite=True to replace it.")
 
 
 # --- Envelope files (helpers.envelope) -----------------------------------------------------------

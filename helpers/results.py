@@ -140,9 +140,13 @@ class Connection:
     credential_source: str
     #: whose namespace the workshop helpers use (`helpers.workshop`)
     learner: str
+    #: the emulator or replay stub this process started itself, on a free loopback port
+    in_process: bool = False
 
     def describe(self) -> str:
+        # An in-process server's port is new in every kernel and means nothing to a reader.
+        where = f"in-process {self.backend} on 127.0.0.1" if self.in_process else self.endpoint
         return (
-            f"backend={self.backend} region={self.region} endpoint={self.endpoint} "
+            f"backend={self.backend} region={self.region} endpoint={where} "
             f"credentials={self.credential_source} learner={self.learner}"
         )

@@ -158,3 +158,13 @@ def test_cli_dir_kill_9_leaves_no_partial_file_and_resumes(emulator, key_id, tmp
     assert again.returncode == 0, again.stderr
     assert f"{6 - len(finished)} decrypted, {len(finished)} skipped" in again.stderr.decode()
     assert sorted(p.name for p in dec.iterdir()) == [f"part{i}.bin" for i in range(6)]  # leftovers gone
+
+
+def test_cli_output_exists_names_the_shell_option(kms, key_id, tmp_path, capsys):
+    src, enc = tmp_path / "a", tmp_path / "a.cipher"
+    src.write_text("x")
+    enc.write_text("already here")
+    assert cli.run("encrypt", [str(src), str(enc), "-k", key_id], kms=kms) == cli.IO
+    err = capsys.readouterr().err
+    assert f"{enc} already exists; add --force to replace it." in err and "overwrite=True" not in err
+    assert enc.read_text() == "already here"

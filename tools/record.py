@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import copy
 import os
+import re
 import shutil
 import sys
 import tempfile
 import time
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,17 +55,18 @@ class Upstream:
     label: str  # written into the cassette: "emulator", "cloud" or "url"
     description: str
     backend: str  # the kernel's KMS_WORKSHOP_BACKEND while recording
-    factory: Callable[[Path], Any] | None = None  # state path -> started server (.endpoint, .stop())
+    factory: Callable[[Path, int], Any] | None = None  # (state path, seed) -> started server
     url: str | None = None
 
     @contextlib.contextmanager
-    def open(self) -> Iterator[str]:
+    def open(self, seed: int = 0) -> Iterator[str]:
+        """An endpoint for one notebook; a local emulator is fresh and seeded with `seed`."""
         if self.factory is None:
             assert self.url is not None
             yield self.url
             return
         with tempfile.TemporaryDirectory(prefix="kms-record-") as tmp:
-            server = self.factory(Path(tmp) / "state.sqlite")
+            server = self.factory(Path(tmp) / "state.sqlite", seed)
             try:
                 yield server.endpoint
             finally:
@@ -70,10 +74,10 @@ class Upstream:
 
 
 def emulator_upstream() -> Upstream:
-    def start(state: Path) -> Any:
+    def start(state: Path, seed: int) -> Any:
         from helpers.emulator import Emulator
 
-        return Emulator(state_path=state).start()
+        return Emulator(state_path=state, seed=seed).start()
 
     return Upstream("emulator", "the local KMS emulator (a fresh state for each notebook)", "emulator", start)
 
@@ -122,6 +126,7 @@ def execute(path: Path, env: dict[str, str], timeout: int = DEFAULT_TIMEOUT) -> 
         nb,
         kernel_name="python3",
         timeout=timeout,
+        store_widget_state=False,  # widget model ids are new on every run; the text form stays
         shutdown_kernel="immediate",  # a graceful shutdown sometimes waits ~3 s (docs/sdk-behaviour.md, Notebook tooling)
         record_timing=False,  # no per-cell timestamps in committed notebooks
         resources={"metadata": {"path": str(path.parent)}},
@@ -157,7 +162,7 @@ def record_notebook(
         upstream = emulator_upstream()
     target = cassette_dir / f"{path.stem}.yaml"
     start = time.perf_counter()
-    with upstream.open() as endpoint, tempfile.TemporaryDirectory(prefix="kms-cassette-") as tmp:
+    with upstream.open(seed=notebook_seed(path)) as endpoint, tempfile.TemporaryDirectory(prefix="kms-cassette-") as tmp:
         if path.stem in SEEDS:
             SEEDS[path.stem](endpoint)
         partial = Path(tmp) / target.name
@@ -183,9 +188,43 @@ def replay_notebook(path: Path, cassette_dir: Path, *, timeout: int = DEFAULT_TI
 
     env = kernel_env(KMS_WORKSHOP_BACKEND="replay", KMS_WORKSHOP_CASSETTES=str(cassette_dir),
                      KMS_WORKSHOP_REGION=region)
-    nb = execute(path, env, timeout)
-    if save:
+    original = nbformat.read(path, as_version=4)
+    nb = stabilise(execute(path, env, timeout), original)
+    if save and nbformat.writes(nb) + "\n" != path.read_text(encoding="utf-8"):  # unchanged: leave it be
         nbformat.write(nb, path)
+    return nb
+
+
+def notebook_seed(path: Path) -> int:
+    """Each notebook's own seed for its recording emulator: reproducible, and different between
+    notebooks so that two notebooks do not show the same key ids."""
+    return zlib.crc32(path.stem.encode("utf-8"))
+
+
+#: The client's own Timestamp in a signed request line (07 shows one): the one value in a saved
+#: output that comes from the recording machine's clock, so it is written as the recording
+#: emulator's instant.
+_CLIENT_TIMESTAMP = re.compile(r"Timestamp=\d{4}-\d\d-\d\dT\d\d(?::|%3A)\d\d(?::|%3A)\d\dZ")
+
+
+def stabilise(nb: Any, original: Any) -> Any:
+    """What a re-recording must not change unless the notebook changed: the notebook's metadata
+    (the recording machine's Python version is not the notebook's business), widget views (their
+    model ids are new on every run; the text form stays), and the client's request Timestamp."""
+    from helpers.emulator.app import RECORDING_TIME
+
+    nb.metadata = copy.deepcopy(original.metadata)
+    nb.metadata.pop("widgets", None)
+    stamp = "Timestamp=" + RECORDING_TIME.strftime("%Y-%m-%dT%H:%M:%SZ")
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            data = output.get("data")
+            if data is not None:
+                data.pop("application/vnd.jupyter.widget-view+json", None)
+                if "text/plain" in data:
+                    data["text/plain"] = _CLIENT_TIMESTAMP.sub(stamp, data["text/plain"])
+            if "text" in output:
+                output["text"] = _CLIENT_TIMESTAMP.sub(stamp, output["text"])
     return nb
 
 

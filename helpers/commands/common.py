@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from .. import envelope
 from ..errors import ConfigError, InvalidCiphertextError, KmsError, PlaintextTooLargeError
+from ..errors import OutputExistsError
 from ..errors import UsageError as UsageError  # re-exported (errors.py has them all)
 
 OK, DATA, USAGE, KMS, IO, INTERRUPTED = 0, 1, 2, 3, 4, 130
@@ -50,5 +51,12 @@ def guarded(verb: str, body: Callable[[], int], *, decrypting: bool) -> int:
     except BaseException as exc:  # noqa: BLE001 (mapped to a code; real bugs re-raise there)
         code = exit_code(exc, decrypting=decrypting)
         if code != INTERRUPTED:
-            print(f"kms-workshop {verb}: error: {exc}", file=sys.stderr)
+            print(f"kms-workshop {verb}: error: {shell_message(exc)}", file=sys.stderr)
         return code
+
+
+def shell_message(exc: BaseException) -> str:
+    """The error's text as a shell user should read it (options, not Python arguments)."""
+    if isinstance(exc, OutputExistsError):
+        return f"{exc.path} already exists; add --force to replace it."
+    return str(exc)

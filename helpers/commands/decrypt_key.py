@@ -10,7 +10,7 @@ import argparse
 import sys
 
 from ..startup import decrypt_key, is_tmpfs, wipe, write_key_file
-from .common import USAGE, exit_code, parse_context
+from .common import USAGE, exit_code, parse_context, shell_message
 
 
 def main(argv: list[str]) -> int:
@@ -44,5 +44,5 @@ def main(argv: list[str]) -> int:
         return 0
     except BaseException as exc:  # noqa: BLE001 (mapped to a documented code; bugs re-raise there)
         code = exit_code(exc, decrypting=True)
-        print(f"kms-workshop decrypt-key: error: {exc}", file=sys.stderr)
+        print(f"kms-workshop decrypt-key: error: {shell_message(exc)}", file=sys.stderr)
         return code

@@ -7,17 +7,22 @@ import shutil
 import tempfile
 import threading
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
 
 from . import models
 from .auth import DEFAULT_ACCOUNTS, Account, Authenticator
 from .backend import KmsBackend
+from .entropy import OS, Entropy
 from .faults import Faults
 from .gateway import Gateway
 from .server import HttpServer
 from .store import Store
+
+
+#: the instant a seeded (recording) emulator's data clock shows
+RECORDING_TIME = datetime(2026, 1, 5, 9, 0, 0, tzinfo=timezone.utc)
 
 
 class Emulator:
@@ -26,12 +31,18 @@ class Emulator:
     def __init__(self, state_path: str | Path | None = None, *, host: str = "127.0.0.1", port: int = 0,
                  tls: bool = False, accounts: Sequence[Account] | None = None, region: str = "cn-hangzhou",
                  clock: Callable[[], datetime] | None = None, qps_limit: int | str | None = None,
-                 unavailable_every: int | None = None) -> None:  # fmt: skip
+                 unavailable_every: int | None = None, seed: int | None = None) -> None:  # fmt: skip
+        """`seed` makes a run reproducible, for recordings only: ids, key material, IVs and data keys
+        come from a generator seeded with it (see entropy.py), and the dates the emulator writes
+        (CreationDate, DeleteDate) stand still at RECORDING_TIME. Signatures are still checked
+        against the real clock, which the client's Timestamp follows."""
         self.accounts = list(accounts) if accounts is not None else list(DEFAULT_ACCOUNTS)
         if not self.accounts:
             raise ValueError("at least one account is needed")
         self.host, self.port, self.tls, self.region = host, port, tls, region
         self.clock = clock or models.utc_now
+        self.entropy = Entropy(seed) if seed is not None else OS
+        self.data_clock: Callable[[], datetime] = (lambda: RECORDING_TIME) if seed is not None else self.clock
         self.state_path = state_path
         self.faults = Faults(qps_limit, unavailable_every)
         self.sni_seen: list[str] = []
@@ -62,7 +73,7 @@ class Emulator:
         if self._server is not None:
             return self
         self._store = Store(self.state_path)
-        backend = KmsBackend(self._store, self.clock)
+        backend = KmsBackend(self._store, self.data_clock, self.entropy)
         gateway = Gateway(backend, Authenticator(self.accounts, self.clock), self.faults, self.region)
         context = None
         if self.tls:

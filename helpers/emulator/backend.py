@@ -8,15 +8,18 @@ from datetime import datetime
 
 from . import crypto, errors, models
 from .models import Alias, Key, KeyFilter, Scope
+from .entropy import OS, Entropy
 from .store import Store
 
 Context = Mapping[str, str] | None
 
 
 class KmsBackend:
-    def __init__(self, store: Store, clock: Callable[[], datetime] = models.utc_now) -> None:
+    def __init__(self, store: Store, clock: Callable[[], datetime] = models.utc_now,
+                 entropy: Entropy = OS) -> None:
         self.store = store
         self.clock = clock
+        self.entropy = entropy  # ids, key material, IVs, data keys: seeded only for recordings
         # Versions never change once written, so their material can be cached per process;
         # key *state* is always re-read, since another process may have disabled the key.
         self._versions: dict[tuple[Scope, str], tuple[str, bytes | None]] = {}
@@ -66,14 +69,14 @@ class KmsBackend:
                    key_usage: str = "ENCRYPT/DECRYPT", origin: str = "Aliyun_KMS",
                    protection_level: str = "SOFTWARE", rotation_interval: int | None = None,
                    tags: Sequence[tuple[str, str]] = ()) -> Key:  # fmt: skip
-        version_id = models.new_version_id()
-        key = Key(key_id=models.new_key_id(scope.region), account_id=scope.account_id, region=scope.region,
+        version_id = models.new_version_id(self.entropy)
+        key = Key(key_id=models.new_key_id(scope.region, self.entropy), account_id=scope.account_id, region=scope.region,
                   creation_date=self.clock().replace(microsecond=0), primary_version=version_id,
                   description=description, key_spec=key_spec, key_usage=key_usage, origin=origin,
                   protection_level=protection_level, rotation_interval=rotation_interval,
                   state=models.PENDING_IMPORT if origin == "EXTERNAL" else models.ENABLED)  # fmt: skip
         # EXTERNAL keys wait for imported material, which this emulator cannot import: no material.
-        material = None if origin == "EXTERNAL" else crypto.new_key_material()
+        material = None if origin == "EXTERNAL" else crypto.new_key_material(self.entropy)
         with self.store.transaction():
             if self.store.count_keys(scope) >= models.MAX_KEYS:
                 raise errors.LimitExceeded()
@@ -170,7 +173,7 @@ class KmsBackend:
         found = self._version(scope, key.primary_version)
         if found is None or found[1] is None:
             raise errors.KeyVersionNotFound()
-        return key, crypto.seal(found[1], key.primary_version, plaintext, context)
+        return key, crypto.seal(found[1], key.primary_version, plaintext, context, self.entropy)
 
     def decrypt(self, scope: Scope, blob: bytes, context: Context) -> tuple[Key, str, bytes]:
         """Find the version named in the blob, in this account only, then authenticate and open it.

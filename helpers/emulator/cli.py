@@ -14,7 +14,7 @@ from .app import Emulator
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m helpers.emulator", description="Local Alibaba Cloud KMS emulator.")
+    parser = argparse.ArgumentParser(prog="kms-workshop serve", description="Local Alibaba Cloud KMS emulator.")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=0, help="port; 0 picks a free one (default)")
     parser.add_argument("--state", default=None, help="SQLite state file (default: in memory, lost on exit)")

@@ -11,13 +11,14 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import os
 import re
 from collections.abc import Mapping
 from functools import lru_cache
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from .entropy import OS, Entropy
 
 VERSION_ID_LENGTH = 36
 IV_LENGTH = 12
@@ -30,13 +31,13 @@ class BlobError(ValueError):
     """The blob is malformed or fails authentication (wrong key, context or a flipped bit)."""
 
 
-def new_key_material() -> bytes:
-    """32 bytes from the OS CSPRNG: one AES-256 key per key version."""
-    return AESGCM.generate_key(bit_length=256)
+def new_key_material(entropy: Entropy = OS) -> bytes:
+    """32 random bytes (the OS CSPRNG unless the emulator is seeded): one AES-256 key per version."""
+    return entropy.bytes(32)
 
 
-def random_bytes(n: int) -> bytes:
-    return os.urandom(n)
+def random_bytes(n: int, entropy: Entropy = OS) -> bytes:
+    return entropy.bytes(n)
 
 
 def canonical_context(context: Mapping[str, str] | None) -> bytes:
@@ -57,12 +58,13 @@ def _cipher(material: bytes) -> AESGCM:
     return AESGCM(material)
 
 
-def seal(material: bytes, version_id: str, plaintext: bytes, context: Mapping[str, str] | None) -> bytes:
+def seal(material: bytes, version_id: str, plaintext: bytes, context: Mapping[str, str] | None,
+         entropy: Entropy = OS) -> bytes:
     """Encrypt under one key version; the version id is both the blob prefix and part of the AAD."""
     prefix = version_id.encode("ascii")
     if len(prefix) != VERSION_ID_LENGTH:
         raise ValueError("version id must be 36 ASCII characters")
-    iv = os.urandom(IV_LENGTH)
+    iv = entropy.bytes(IV_LENGTH)
     sealed = _cipher(material).encrypt(iv, plaintext, prefix + canonical_context(context))
     return prefix + iv + sealed
 

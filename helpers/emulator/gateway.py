@@ -9,7 +9,6 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -48,7 +47,7 @@ class Gateway:
         self.backend, self.auth, self.faults, self.region = backend, auth, faults, region
 
     def handle(self, request: HttpRequest) -> HttpResponse:
-        request_id = str(uuid.uuid4())
+        request_id = self.backend.entropy.uuid4()
         try:
             if request.path == FAULTS_PATH:
                 return self._faults(request)
@@ -62,7 +61,7 @@ class Gateway:
             return self.render(errors.InternalFailure(), request_id)
 
     def render(self, exc: errors.KmsApiError, request_id: str | None = None) -> HttpResponse:
-        request_id = request_id or str(uuid.uuid4())
+        request_id = request_id or self.backend.entropy.uuid4()
         body = {
             "RequestId": request_id, "HostId": f"kms.{self.region}.aliyuncs.com", "Code": exc.code,
             "Message": exc.message, "HttpStatus": exc.http_status,

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import re
-import secrets
 import string
-import uuid
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 
 from . import errors
+from .entropy import OS, Entropy
 
 MAX_KEYS = 200  # per account and region (https://alibabacloud.com/help/en/kms/key-management-service/support/limits)
 MAX_ALIASES = 300
@@ -82,13 +81,13 @@ def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def new_key_id(region: str) -> str:
+def new_key_id(region: str, entropy: Entropy = OS) -> str:
     code = _REGION_CODES.get(region) or (region.split("-")[1][:3] if "-" in region else "loc")
-    return f"key-{code}" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(_ID_SUFFIX_LENGTH))
+    return f"key-{code}" + entropy.string(_ID_ALPHABET, _ID_SUFFIX_LENGTH)
 
 
-def new_version_id() -> str:
-    return str(uuid.uuid4())
+def new_version_id(entropy: Entropy = OS) -> str:
+    return entropy.uuid4()
 
 
 def check_alias_name(name: str) -> None:

@@ -215,7 +215,7 @@ def _data_key(call: Call) -> tuple[Body, str]:
     size = params.integer(p, "NumberOfBytes", 32 if spec == "AES_256" else 16, 1, 1024)
     key_ref, context = params.required(p, "KeyId"), params.encryption_context(p)
     # The blob seals the Base64 *text* of the key, so Decrypt(blob).Plaintext == GDK.Plaintext.
-    text = crypto.encode_blob(crypto.random_bytes(size))
+    text = crypto.encode_blob(crypto.random_bytes(size, call.backend.entropy))
     key, blob = call.backend.encrypt(call.scope, key_ref, text.encode(), context)
     _dry_run(call)
     body: Body = {"KeyId": key.key_id, "KeyVersionId": key.primary_version, "CiphertextBlob": crypto.encode_blob(blob)}
