@@ -79,10 +79,10 @@ bench: env ## run the benchmarks and print their tables
 	$(BIN)/python benchmarks/bench_envelope.py
 	$(BIN)/python benchmarks/bench_replay.py
 
-lock: env ## re-pin constraints.txt from what is installed now (the file is rewritten only if a pin changed)
+lock: env ## re-pin constraints.txt from what is installed now, keeping the build pins (rewritten only if a pin changed)
 	@{ echo "# Pinned versions the workshop was tested with. The Makefile installs with -c constraints.txt."; \
 	  echo "# Regenerate: make lock"; $(BIN)/python -m pip freeze --exclude-editable | grep -v '^-e'; \
-	  grep '^setuptools==' constraints.txt || true; } > constraints.txt.new
+	  grep -E '^(setuptools|wheel)==' constraints.txt || true; } > constraints.txt.new
 	@if cmp -s constraints.txt.new constraints.txt; then rm constraints.txt.new; echo "constraints.txt: unchanged"; \
 	else mv constraints.txt.new constraints.txt; echo "constraints.txt: updated (review git diff)"; fi
 

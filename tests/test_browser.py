@@ -4,6 +4,10 @@ JupyterLab serves a copy of notebooks/ (so the committed notebooks are never tou
 emulator with a fresh state. Each notebook gets Run All, is saved, and the saved file must show
 every code cell executed and no error outside cells tagged `raises-exception`. Screenshots of
 notebook 04 and of the playground panel go to KMS_WORKSHOP_SCREENSHOTS (`make screenshots`).
+
+For screenshots the kernels use one standalone emulator seeded like a recording (the same ids,
+ciphertexts and dates on every run) as learner `ada`, the file browser is folded away, and only the
+notebook area is captured, so a screenshot changes only when the page does (docs/replay.md).
 """
 
 from __future__ import annotations
@@ -62,11 +66,18 @@ def lab(tmp_path_factory) -> Iterator[str]:
     (settings / "@jupyterlab" / "notebook-extension" / "tracker.jupyterlab-settings").write_text(
         json.dumps({"windowingMode": "none"}))
     port = free_port()
+    shots = bool(os.environ.get("KMS_WORKSHOP_SCREENSHOTS"))
+    seeded = None
+    if shots:
+        from helpers.emulator import Emulator
+
+        seeded = Emulator(seed=20260105).start()
     env = {
         **os.environ, "JUPYTER_TOKEN": TOKEN, "KMS_WORKSHOP_BACKEND": "emulator",
         "KMS_WORKSHOP_STATE": str(work / "state.sqlite"), "JUPYTER_CONFIG_DIR": str(work / "config"),
         "JUPYTER_RUNTIME_DIR": str(work / "runtime"), "JUPYTERLAB_WORKSPACES_DIR": str(work / "ws"),
         "JUPYTERLAB_SETTINGS_DIR": str(settings),
+        **({"KMS_WORKSHOP_ENDPOINT": seeded.endpoint, "KMS_WORKSHOP_LEARNER": "ada"} if seeded else {}),
     }
     proc = subprocess.Popen(
         ["make", "--no-print-directory", "lab", f"LAB_PORT={port}", f"LAB_DIR={work / 'notebooks'}"],
@@ -82,6 +93,8 @@ def lab(tmp_path_factory) -> Iterator[str]:
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
+        if seeded is not None:
+            seeded.stop()
 
 
 @pytest.fixture(scope="module")
@@ -119,11 +132,26 @@ def save(page, folder: Path, name: str) -> dict:
     return json.loads((folder / name).read_text())
 
 
-def screenshot(page, name: str) -> None:
+def screenshot(page, name: str, top=None, bottom=None) -> None:
+    """The notebook area only (no file browser with its "modified" times, no status bar), from
+    the `top` element's top to the `bottom` element's bottom when given."""
     target = os.environ.get("KMS_WORKSHOP_SCREENSHOTS")
-    if target:
-        Path(target).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(target) / name))
+    if not target:
+        return
+    Path(target).mkdir(parents=True, exist_ok=True)
+    if page.locator("#jp-left-stack").is_visible():
+        page.keyboard.press("Control+b")  # fold the left sidebar away
+    page.mouse.move(0, 0)  # no hover highlight
+    page.wait_for_timeout(500)  # let the layout settle after folding
+    area = page.locator(".jp-NotebookPanel:visible .jp-WindowedPanel-outer, .jp-NotebookPanel:visible .jp-Notebook").first
+    box = area.bounding_box()
+    if top is not None and bottom is not None:
+        top.evaluate("e => e.scrollIntoView({block: 'center'})")
+        page.wait_for_timeout(300)
+        first, last = top.bounding_box(), bottom.bounding_box()
+        box = {"x": box["x"], "width": box["width"], "y": first["y"] - 8,
+               "height": last["y"] + last["height"] - first["y"] + 16}
+    page.screenshot(path=str(Path(target) / name), clip=box, animations="disabled", caret="hide")
 
 
 def test_make_lab_answers_api_status(lab):
@@ -150,4 +178,6 @@ def test_browser_run_all_cells_without_unexpected_errors(lab, page, name):
         page.locator(".widget-button", has_text="Encrypt").first.click()
         page.locator(".widget-html", has_text="Encrypted 15 chars").first.wait_for(timeout=30_000)
         page.locator(".widget-button", has_text="Encrypt").first.scroll_into_view_if_needed()
-        screenshot(page, "07_playground.png")
+        # up to the status line: the wire panel below shows the request's Timestamp, new every run
+        screenshot(page, "07_playground.png", top=page.locator(".widget-dropdown").first,
+                   bottom=page.locator(".widget-html", has_text="Encrypted 15 chars").first)
