@@ -20,7 +20,7 @@ from helpers.emulator import Emulator
 REPO = Path(__file__).resolve().parents[1]
 DOCS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
 _BLOCK = re.compile(r"```(?:sh|bash|shell|console)\n(.*?)```", re.S)
-_INLINE = re.compile(r"`((?:make|python3? -m|\.venv/bin/python -m|kms-workshop|aliyun) [^`]*|make)`")
+_INLINE = re.compile(r"`((?:make|python3? -m|\.venv/bin/python -m|kms-workshop|aliyun|conda|sudo|pip|uv|jupyter|git) [^`]*|make)`")
 
 #: how each documented command is run; "here" means by this module's tests below
 COVERED = {
@@ -59,6 +59,10 @@ COVERED = {
     "trap": "here: test_start_up_snippet_from_the_envelope_doc_runs",
     "server": "here: test_start_up_snippet_from_the_envelope_doc_runs (a stand-in server)",
     "aliyun": "NOT RUN: the aliyun CLI and an Alibaba Cloud account are not available here",
+    "conda": "NOT RUN: conda is not installed here; environment.yml installs the same pinned set with pip",
+    "sudo": "CI: .ci/run installs Debian's chromium the same way (as root, without sudo)",
+    "jupyter": "tests/test_browser.py: make lab starts the same jupyter lab",
+    "git": "a reviewer's own command; tests/test_recording_determinism.py checks what its diff would show",
 }
 
 

@@ -119,11 +119,39 @@ def kernel_env(**kit: str) -> dict[str, str]:
 def execute(path: Path, env: dict[str, str], timeout: int = DEFAULT_TIMEOUT) -> Any:
     """Run a notebook in a new kernel (cwd = its folder) and return it with its new outputs."""
     import nbformat
-    from nbclient import NotebookClient
 
     nb = nbformat.read(path, as_version=4)
+    with _kernel_manager() as km:
+        return _run(nb, km, path, env, timeout)
+
+
+@contextlib.contextmanager
+def _kernel_manager() -> Iterator[Any]:
+    """Kernels talk to the recorder over Unix sockets in a private folder where the OS has them:
+    over loopback TCP they are unencrypted, and every kernel start says so. Yields the kernel
+    manager class for nbclient (which then owns and closes it), or None for its default."""
+    if os.name != "posix":
+        yield None  # nbclient's default: TCP on loopback
+        return
+    from jupyter_client.manager import AsyncKernelManager
+
+    with tempfile.TemporaryDirectory(prefix="kms-kernel-") as folder:  # 0700
+
+        class IpcKernelManager(AsyncKernelManager):
+            def __init__(self, **kwargs: Any) -> None:
+                super().__init__(**kwargs)
+                self.transport, self.ip = "ipc", os.path.join(folder, "kernel")
+
+        yield IpcKernelManager
+
+
+def _run(nb: Any, km: Any, path: Path, env: dict[str, str], timeout: int) -> Any:
+    from nbclient import NotebookClient
+
+    extra = {} if km is None else {"kernel_manager_class": km}
     client = NotebookClient(
         nb,
+        **extra,
         kernel_name="python3",
         timeout=timeout,
         store_widget_state=False,  # widget model ids are new on every run; the text form stays
