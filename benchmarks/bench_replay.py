@@ -33,7 +33,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from helpers.replay import ReplayServer  # noqa: E402
-from tools.record import emulator_upstream, kernel_env, record_notebook  # noqa: E402
+from tools.record import emulator_upstream, record_notebook  # noqa: E402
+from tools.run_notebook import kernel_env  # noqa: E402
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 TARGET_RATIO = 1.3

@@ -13,7 +13,7 @@ from nbclient.exceptions import CellExecutionError
 
 import helpers
 from helpers.emulator import Emulator
-from tools.record import execute
+from tools.run_notebook import execute
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 

@@ -15,14 +15,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import copy
-import os
-import re
 import shutil
 import sys
 import tempfile
 import time
-import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,15 +30,14 @@ from helpers.replay.recorder import Exchange, Recorder
 
 
 from .record_cloud import cleanup_cloud, cloud_plan, created_resources
+from .run_notebook import DEFAULT_TIMEOUT, execute, kernel_env
 from .seeds import RECORD_LEARNER, SEEDS
+from .stable import notebook_seed, stabilise
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = REPO / "notebooks"
-DEFAULT_TIMEOUT = 120
 #: Recordings are always made in one region, so CI (which uses the default) replays them.
 RECORD_REGION = "cn-hangzhou"
-_KIT_ENV = ("KMS_WORKSHOP_BACKEND", "KMS_WORKSHOP_ENDPOINT", "KMS_WORKSHOP_CASSETTES", "KMS_WORKSHOP_STATE",
-            "KMS_WORKSHOP_LEARNER")
 
 
 # Upstreams -------------------------------------------------------------------------------------
@@ -107,62 +102,6 @@ def choose_upstream(kind: str, region: str = RECORD_REGION) -> Upstream:
     raise ValueError(f"--upstream must be auto, emulator, cloud or a URL, not {kind!r}")
 
 
-# Executing notebooks ---------------------------------------------------------------------------
-
-
-def kernel_env(**kit: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in _KIT_ENV}
-    env.update(kit)
-    return env
-
-
-def execute(path: Path, env: dict[str, str], timeout: int = DEFAULT_TIMEOUT) -> Any:
-    """Run a notebook in a new kernel (cwd = its folder) and return it with its new outputs."""
-    import nbformat
-
-    nb = nbformat.read(path, as_version=4)
-    with _kernel_manager() as km:
-        return _run(nb, km, path, env, timeout)
-
-
-@contextlib.contextmanager
-def _kernel_manager() -> Iterator[Any]:
-    """Kernels talk to the recorder over Unix sockets in a private folder where the OS has them:
-    over loopback TCP they are unencrypted, and every kernel start says so. Yields the kernel
-    manager class for nbclient (which then owns and closes it), or None for its default."""
-    if os.name != "posix":
-        yield None  # nbclient's default: TCP on loopback
-        return
-    from jupyter_client.manager import AsyncKernelManager
-
-    with tempfile.TemporaryDirectory(prefix="kms-kernel-") as folder:  # 0700
-
-        class IpcKernelManager(AsyncKernelManager):
-            def __init__(self, **kwargs: Any) -> None:
-                super().__init__(**kwargs)
-                self.transport, self.ip = "ipc", os.path.join(folder, "kernel")
-
-        yield IpcKernelManager
-
-
-def _run(nb: Any, km: Any, path: Path, env: dict[str, str], timeout: int) -> Any:
-    from nbclient import NotebookClient
-
-    extra = {} if km is None else {"kernel_manager_class": km}
-    client = NotebookClient(
-        nb,
-        **extra,
-        kernel_name="python3",
-        timeout=timeout,
-        store_widget_state=False,  # widget model ids are new on every run; the text form stays
-        shutdown_kernel="immediate",  # a graceful shutdown sometimes waits ~3 s (docs/sdk-behaviour.md, Notebook tooling)
-        record_timing=False,  # no per-cell timestamps in committed notebooks
-        resources={"metadata": {"path": str(path.parent)}},
-    )
-    client.execute(env=env)
-    return nb
-
-
 @dataclass
 class Recording:
     notebook: Path
@@ -220,39 +159,6 @@ def replay_notebook(path: Path, cassette_dir: Path, *, timeout: int = DEFAULT_TI
     nb = stabilise(execute(path, env, timeout), original)
     if save and nbformat.writes(nb) + "\n" != path.read_text(encoding="utf-8"):  # unchanged: leave it be
         nbformat.write(nb, path)
-    return nb
-
-
-def notebook_seed(path: Path) -> int:
-    """Each notebook's own seed for its recording emulator: reproducible, and different between
-    notebooks so that two notebooks do not show the same key ids."""
-    return zlib.crc32(path.stem.encode("utf-8"))
-
-
-#: The client's own Timestamp in a signed request line (07 shows one): the one value in a saved
-#: output that comes from the recording machine's clock, so it is written as the recording
-#: emulator's instant.
-_CLIENT_TIMESTAMP = re.compile(r"Timestamp=\d{4}-\d\d-\d\dT\d\d(?::|%3A)\d\d(?::|%3A)\d\dZ")
-
-
-def stabilise(nb: Any, original: Any) -> Any:
-    """What a re-recording must not change unless the notebook changed: the notebook's metadata
-    (the recording machine's Python version is not the notebook's business), widget views (their
-    model ids are new on every run; the text form stays), and the client's request Timestamp."""
-    from helpers.emulator.app import RECORDING_TIME
-
-    nb.metadata = copy.deepcopy(original.metadata)
-    nb.metadata.pop("widgets", None)
-    stamp = "Timestamp=" + RECORDING_TIME.strftime("%Y-%m-%dT%H:%M:%SZ")
-    for cell in nb.cells:
-        for output in cell.get("outputs", []):
-            data = output.get("data")
-            if data is not None:
-                data.pop("application/vnd.jupyter.widget-view+json", None)
-                if "text/plain" in data:
-                    data["text/plain"] = _CLIENT_TIMESTAMP.sub(stamp, data["text/plain"])
-            if "text" in output:
-                output["text"] = _CLIENT_TIMESTAMP.sub(stamp, output["text"])
     return nb
 
 
