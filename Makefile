@@ -4,6 +4,10 @@ VENV     ?= .venv
 BIN      := $(VENV)/bin
 PYTEST   := $(BIN)/python -m pytest
 STAMP    := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
+# A wheelhouse (make wheelhouse) next to the kit, or named by KMS_WORKSHOP_WHEELHOUSE: installs
+# then come from it with no network at all.
+WHEELHOUSE ?= $(or $(KMS_WORKSHOP_WHEELHOUSE),$(wildcard wheelhouse))
 NB_TIMEOUT ?= 120
 LAB_PORT ?= 8888
 LAB_DIR  ?= notebooks
@@ -11,50 +15,62 @@ LAB_DIR  ?= notebooks
 NBVAL    := --nbval --nbval-current-env --nbval-cell-timeout=$(NB_TIMEOUT) --nbval-sanitize-with tests/nbval-sanitize.cfg -p no:cacheprovider
 
 .DEFAULT_GOAL := help
-.PHONY: help env lab test typecheck test-unit test-notebooks test-browser screenshots serve record bench lock reset clean
+.PHONY: help env env-dev lab wheelhouse test typecheck test-unit test-notebooks test-browser screenshots serve record bench lock reset clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-16s %s\n", $$1, $$2}'
 
-env: $(STAMP) ## create or update the virtual environment (.venv) from the pinned constraints
+# Install $(1) into the venv from the pinned constraints: with uv when it is on PATH, else uv
+# bootstrapped into the venv with pip (one wheel), else plain pip; from the wheelhouse if there is one.
+define install
+	@src=""; if [ -n "$(WHEELHOUSE)" ]; then src="--no-index --find-links $(WHEELHOUSE)"; \
+	  echo "Installing from the wheelhouse $(WHEELHOUSE) (no network)."; fi; \
+	if command -v uv >/dev/null 2>&1; then echo "Installing with uv ($$(command -v uv))."; \
+	  uv pip install -q --python $(BIN)/python $$src -c constraints.txt $(1); \
+	elif test -x $(BIN)/uv || $(BIN)/python -m pip install -q --disable-pip-version-check $$src -c constraints.txt uv >/dev/null 2>&1; then \
+	  echo "Installing with uv (in the venv)."; $(BIN)/uv pip install -q --python $(BIN)/python $$src -c constraints.txt $(1); \
+	else echo "Installing with pip (uv is not available)."; \
+	  $(BIN)/python -m pip install -q --disable-pip-version-check $$src -c constraints.txt $(1); fi
+endef
+
+env: $(STAMP) ## create or update the learner's venv (.venv): what the notebooks, helpers and emulator need
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev]'
-	@# no "get Jupyter news?" pop-up in a workshop room (and no request for it on offline Wi-Fi)
-	@mkdir -p $(VENV)/share/jupyter/lab/settings
-	@echo '{"@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": false}}' \
-	  > $(VENV)/share/jupyter/lab/settings/overrides.json
+	$(call install,-e .)
 	@touch $@
 
-lab: env ## start JupyterLab on notebooks/ with the emulator backend (works as root too)
-	@echo "Starting JupyterLab with the local KMS emulator (no account, no network)."
-	@echo "Open the http://127.0.0.1:$(LAB_PORT)/lab?token=... URL printed below. Ctrl-C stops it."
-	@if [ "$$(id -u)" = 0 ]; then echo "Running as root (a container or CI machine): passing --allow-root to JupyterLab."; fi
-	@# --allow-root: containers and CI machines run as root, where JupyterLab refuses to start without it.
-	KMS_WORKSHOP_BACKEND=$${KMS_WORKSHOP_BACKEND:-emulator} $(BIN)/jupyter lab --no-browser \
-	  --ip=127.0.0.1 --port=$(LAB_PORT) --allow-root --ServerApp.root_dir=$(LAB_DIR) \
-	  --LabApp.news_url=None --LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate
+env-dev: $(DEV_STAMP) ## the learner's venv plus the test and maintainer tools (make test uses it)
 
-test: env ## run everything: type check, unit tests, notebooks (replay, then emulator), browser test
+$(DEV_STAMP): $(STAMP)
+	$(call install,-e '.[dev]')
+	@touch $@
+
+wheelhouse: env ## every wheel a learner needs (3.11-3.13; Linux, macOS, Windows) in wheelhouse/, for a room with no Wi-Fi
+	$(BIN)/python -m tools.wheelhouse --out wheelhouse
+
+lab: env ## start JupyterLab on notebooks/ with the emulator backend (the same as python -m helpers lab)
+	$(BIN)/python -m helpers lab --port $(LAB_PORT) --notebooks $(LAB_DIR)
+
+test: env-dev ## run everything: type check, unit tests, notebooks (replay, then emulator), browser test
 	$(BIN)/python -m mypy
 	$(PYTEST) tests -q -m "not browser"
 	$(MAKE) --no-print-directory test-notebooks
 	$(MAKE) --no-print-directory test-browser
 
-typecheck: env ## mypy over helpers/ (also the first step of make test)
+typecheck: env-dev ## mypy over helpers/ (also the first step of make test)
 	$(BIN)/python -m mypy
 
-test-unit: env ## only the unit tests
+test-unit: env-dev ## only the unit tests
 	$(PYTEST) tests -q -m "not browser"
 
-test-notebooks: env ## notebooks: strict nbval against replay, then lax against the emulator
+test-notebooks: env-dev ## notebooks: strict nbval against replay, then lax against the emulator
 	@# recordings are made in cn-hangzhou; a region from the user's shell must not leak into replay
 	KMS_WORKSHOP_BACKEND=replay KMS_WORKSHOP_REGION=cn-hangzhou ALIBABA_CLOUD_REGION_ID= $(PYTEST) $(NBVAL) notebooks -q
 	KMS_WORKSHOP_BACKEND=emulator KMS_WORKSHOP_STATE=$$(mktemp -d)/state.sqlite \
 	  $(PYTEST) --nbval-lax --nbval-current-env --nbval-cell-timeout=$(NB_TIMEOUT) -p no:cacheprovider notebooks -q
 
-test-browser: env ## a learner's run: every notebook in JupyterLab (make lab) in headless Chromium
+test-browser: env-dev ## a learner's run: every notebook in JupyterLab (make lab) in headless Chromium
 	@if command -v chromium >/dev/null 2>&1; then \
 	  $(PYTEST) tests/test_browser.py -q -m browser; \
 	elif [ -n "$$CI" ]; then \
@@ -64,25 +80,26 @@ test-browser: env ## a learner's run: every notebook in JupyterLab (make lab) in
 	  echo "Chromium. Install it with 'sudo apt-get install chromium', then run 'make test-browser'."; \
 	fi
 
-screenshots: env ## refresh the README's screenshots in docs/img/ (needs chromium)
+screenshots: env-dev ## refresh the README's screenshots in docs/img/ (needs chromium)
 	KMS_WORKSHOP_SCREENSHOTS=docs/img $(PYTEST) tests/test_browser.py -q -m browser
 
 SERVE_PORT ?= 8080
 serve: env ## run the KMS emulator standalone on 127.0.0.1:$(SERVE_PORT) (SERVE_PORT=0: any free port)
 	$(BIN)/python -m helpers serve --port $(SERVE_PORT) --state .kms-workshop/state.sqlite
 
-record: env ## re-record every notebook's cassette (emulator upstream unless cloud credentials are set)
+record: env-dev ## re-record every notebook's cassette (emulator upstream unless cloud credentials are set)
 	$(BIN)/python -m tools.record --all
 
-bench: env ## run the benchmarks and print their tables
+bench: env-dev ## run the benchmarks and print their tables
 	$(BIN)/python benchmarks/bench_emulator.py
 	$(BIN)/python benchmarks/bench_envelope.py
 	$(BIN)/python benchmarks/bench_replay.py
+	$(BIN)/python benchmarks/bench_setup.py
 
-lock: env ## re-pin constraints.txt from what is installed now, keeping the build pins (rewritten only if a pin changed)
+lock: env-dev ## re-pin constraints.txt from what is installed now, keeping the build pins (rewritten only if a pin changed)
 	@{ echo "# Pinned versions the workshop was tested with. The Makefile installs with -c constraints.txt."; \
-	  echo "# Regenerate: make lock"; $(BIN)/python -m pip freeze --exclude-editable | grep -v '^-e'; \
-	  grep -E '^(setuptools|wheel)==' constraints.txt || true; } > constraints.txt.new
+	  echo "# Regenerate: make lock"; $(BIN)/python -m pip freeze --exclude-editable | grep -v -E '^(-e|uv==)'; \
+	  grep -E '^(setuptools|wheel|uv)==' constraints.txt || true; } > constraints.txt.new
 	@if cmp -s constraints.txt.new constraints.txt; then rm constraints.txt.new; echo "constraints.txt: unchanged"; \
 	else mv constraints.txt.new constraints.txt; echo "constraints.txt: updated (review git diff)"; fi
 
@@ -102,7 +119,7 @@ PYTHONS ?= 3.11 3.12 3.13
 SOAK_CLIENTS ?= 8
 SOAK_SECONDS ?= 180
 
-soak: env ## long load run (SOAK_CLIENTS=8 SOAK_SECONDS=180) plus 10 kill -9/restart cycles; loopback only
+soak: env-dev ## long load run (SOAK_CLIENTS=8 SOAK_SECONDS=180) plus 10 kill -9/restart cycles; loopback only
 	$(BIN)/python benchmarks/soak.py --clients $(SOAK_CLIENTS) --seconds $(SOAK_SECONDS)
 	$(BIN)/python benchmarks/soak.py --kill-cycles 10
 
@@ -122,5 +139,5 @@ test-pythons: ## the unit suite on Python 3.11, 3.12 and 3.13 (venvs in .venv/py
 	echo "test-pythons: passed:$${passed:- none}; failed:$${failed:- none}; missing:$${missing:- none}"; \
 	test -z "$$failed$$missing"
 
-reliability: env ## regenerate docs/reliability.md from the hostile-input, load, fault and secrets runs (about 3 min)
+reliability: env-dev ## regenerate docs/reliability.md from the hostile-input, load, fault and secrets runs (about 3 min)
 	$(BIN)/python benchmarks/reliability_report.py --out docs/reliability.md

@@ -32,7 +32,8 @@ from .errors import (
 from .workshop import NotKitResourceError as NotKitResourceError, ensure_key as ensure_key
 
 if TYPE_CHECKING:  # what the lazy names below resolve to, for type checkers and readers
-    from . import cleanup as cleanup, envelope as envelope, files as files, preflight as preflight
+    from . import atomic as atomic, cleanup as cleanup, envelope as envelope, files as files, preflight as preflight
+    from . import startup as startup
     from . import tls as tls, widgets as widgets, workshop as workshop
     from .client import connect as connect
     from .files import decrypt_file as decrypt_file, encrypt_file as encrypt_file
@@ -44,7 +45,8 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "Kms": ("kms", "Kms"),
     "encrypt_file": ("files", "encrypt_file"),
     "decrypt_file": ("files", "decrypt_file"),
-    **{name: (name, None) for name in ("cleanup", "envelope", "files", "preflight", "tls", "widgets", "workshop")},
+    **{name: (name, None) for name in ("atomic", "cleanup", "envelope", "files", "preflight", "startup", "tls",
+                                       "widgets", "workshop")},
 }
 
 

@@ -94,3 +94,12 @@ def _fsync_dir(folder: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def protection(path: str | os.PathLike[str]) -> str:
+    """Who can read `path`, in words that are true on this OS: the POSIX mode where modes apply;
+    on Windows they do not, and access follows the folder's permissions (ACL) instead."""
+    if os.name == "nt":
+        return "Windows: file modes do not apply here; access follows the folder's permissions (ACL)"
+    mode = os.stat(path).st_mode & 0o777
+    return f"mode {mode:04o} ({'owner only' if not mode & 0o077 else 'others can read it'})"

@@ -87,7 +87,11 @@ def tmpfs_dir() -> Path:
     for candidate in ("/dev/shm", os.environ.get("XDG_RUNTIME_DIR", "")):
         if candidate and os.path.isdir(candidate) and os.access(candidate, os.W_OK) and is_tmpfs(candidate):
             return Path(candidate)
-    raise FileNotFoundError("No writable tmpfs (/dev/shm or $XDG_RUNTIME_DIR); pass folder= explicitly.")
+    raise FileNotFoundError(
+        "No writable RAM file system here (/dev/shm or $XDG_RUNTIME_DIR; macOS and Windows have none "
+        "by default): pipe the key to the server instead (decrypt-key without --tmpfs), or pass "
+        "folder= (--folder) for a folder you trust, knowing the key then lands on that disk."
+    )
 
 
 def write_key_file(

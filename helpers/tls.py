@@ -11,6 +11,7 @@ import contextlib
 import datetime as dt
 import ipaddress
 import os
+import secrets
 import ssl
 import tempfile
 import threading
@@ -96,32 +97,49 @@ def _pem_block(data: bytes) -> bytes:
 
 
 @contextlib.contextmanager
-def _key_path(key_pem: bytes) -> Iterator[str]:
-    """A path the `ssl` module can read the key from, backed by memory where the OS allows."""
+def _key_path(key_pem: bytes) -> Iterator[tuple[str, bytes | None]]:
+    """A path the `ssl` module can read the key from (and its password, if any), without the
+    plaintext key ever on disk.
+
+    Python's `ssl` loads keys only from files. On Linux the file is a memfd (memory only). Where
+    there is none (macOS, Windows) the file holds the key *encrypted* under a one-time random
+    password that exists only in this process, and is deleted once loaded; see `key_storage()`.
+    """
     if hasattr(os, "memfd_create"):
         fd = os.memfd_create("tls-key", os.MFD_CLOEXEC)
         try:
             os.write(fd, key_pem)
-            yield f"/proc/self/fd/{fd}"
+            yield f"/proc/self/fd/{fd}", None
         finally:
             os.close(fd)
         return
-    folder = "/dev/shm" if os.path.isdir("/dev/shm") else None
-    fd, name = tempfile.mkstemp(dir=folder)  # created 0600
+    password = secrets.token_bytes(32)
+    key = serialization.load_pem_private_key(key_pem, password=None)
+    sealed = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                               serialization.BestAvailableEncryption(password))
+    fd, name = tempfile.mkstemp(suffix=".pem")  # created 0600 (owner only) where modes apply
     try:
-        os.write(fd, key_pem)
+        os.write(fd, sealed)
         os.close(fd)
-        yield name
+        yield name, password
     finally:
         os.unlink(name)
+
+
+def key_storage() -> str:
+    """Where `serve_https` keeps the key while loading it, on this machine, in words."""
+    if hasattr(os, "memfd_create"):
+        return "in memory only (a memfd: no file on any disk)"
+    return ("in a temporary file holding the key encrypted under a one-time password kept in memory, "
+            "deleted once loaded: the plaintext key never reaches the disk")
 
 
 def server_context(cert_path: str | os.PathLike[str], key_pem: bytes) -> ssl.SSLContext:
     """An SSLContext for a server, with the private key given as bytes (never written to disk)."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-    with _key_path(_pem_block(bytes(key_pem))) as path:
-        ctx.load_cert_chain(os.fspath(cert_path), path)
+    with _key_path(_pem_block(bytes(key_pem))) as (path, password):
+        ctx.load_cert_chain(os.fspath(cert_path), path, password=password)
     return ctx
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -19,7 +20,7 @@ from helpers.emulator import Emulator
 
 REPO = Path(__file__).resolve().parents[1]
 DOCS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
-_BLOCK = re.compile(r"```(?:sh|bash|shell|console)\n(.*?)```", re.S)
+_BLOCK = re.compile(r"```(?:sh|bash|shell|console|powershell)\n(.*?)```", re.S)
 _INLINE = re.compile(r"`((?:make|python3? -m|\.venv/bin/python -m|kms-workshop|aliyun|conda|sudo|pip|uv|jupyter|git) [^`]*|make)`")
 
 #: how each documented command is run; "here" means by this module's tests below
@@ -27,6 +28,7 @@ COVERED = {
     "make": "here: test_make_help_lists_every_target",
     "make help": "here: test_make_help_lists_every_target",
     "make lab": "tests/test_browser.py: every notebook run in JupyterLab started by make lab",
+    "make env": "tests/test_setup.py: make env offline from a wheelhouse, with uv",
     "make test": "CI: .ci/run",
     "make test-notebooks": "CI: make test runs it",
     "make record": "tests/test_recording_determinism.py: records notebooks with the same code, twice",
@@ -52,9 +54,17 @@ COVERED = {
     "kms-workshop decrypt-key": "here: test_cli_verbs_from_the_readme_run_against_the_emulator",
     "kms-workshop serve": "here: test_serve_commands_start_and_answer",
     "python3 -m pip download": "checked by hand for the instructor notes' offline install (needs PyPI)",
-    "python3 -m venv": "CI: make env creates the venv the same way",
-    ".venv/bin/python -m pip install": "CI: make env runs the same install from constraints.txt",
+    "python3 -m venv": "tests/test_setup.py: the make-less steps create the venv the same way",
+    "python -m pip install": "tests/test_setup.py: the make-less install (README's short form of docs/setup.md)",
     "export": "a shell assignment, not a command",
+    "make wheelhouse": "tests/test_setup.py: builds this platform's with the same tool (all platforms take minutes of downloads)",
+    "python -m helpers lab": "tests/test_setup.py: the make-less path, with make removed from PATH",
+    ".venv/bin/python -m helpers lab": "tests/test_setup.py: the make-less path, with make removed from PATH",
+    ".venv/bin/python -m pip install": "tests/test_setup.py: the make-less install, offline, from a wheelhouse",
+    "py": "NOT RUN: the Windows launcher; tests/test_setup.py runs the same steps with python3 -m venv",
+    ".venv\\Scripts\\python -m pip install": "NOT RUN: Windows paths; tests/test_setup.py runs the same install",
+    ".venv\\Scripts\\python -m helpers lab": "NOT RUN: Windows paths; tests/test_setup.py runs the same command",
+    "python -m http.server": "NOT RUN: Python's own file server, started by an instructor for a wheelhouse",
     "KEY=$(kms-workshop": "here: test_start_up_snippet_from_the_envelope_doc_runs",
     "trap": "here: test_start_up_snippet_from_the_envelope_doc_runs",
     "server": "here: test_start_up_snippet_from_the_envelope_doc_runs (a stand-in server)",
@@ -160,8 +170,12 @@ def test_make_serve_prints_endpoint_and_pair():
     try:
         lines = [proc.stdout.readline() for _ in range(2)]
     finally:
-        os.killpg(proc.pid, 15)
-        proc.communicate(timeout=30)
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.communicate(timeout=20)
+        except subprocess.TimeoutExpired:  # make forwarding the signal is not what this test is about
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate(timeout=20)
     text = "".join(lines)
     assert "http://127.0.0.1:" in text and "testid" in text, text
 

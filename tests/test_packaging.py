@@ -12,12 +12,23 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_environment_yml_installs_this_package_with_the_pinned_constraints():
+def test_environment_yml_installs_the_learner_set_with_the_pinned_constraints():
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     deps = env["dependencies"]
     assert "python=3.11" in deps and "conda-forge" in env["channels"]
     pip = next(d["pip"] for d in deps if isinstance(d, dict))
-    assert pip == ["-c constraints.txt", "-e .[dev]"]
+    assert pip == ["-c constraints.txt", "-e ."]  # the learner set: no test tools on Binder
+
+
+def test_runtime_dependencies_leave_the_test_tools_to_the_dev_extra():
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    runtime = {re.split(r"[<>=]", d)[0].lower() for d in project["dependencies"]}
+    dev = {re.split(r"[<>=]", d)[0].lower() for d in project["optional-dependencies"]["dev"]}
+    assert "trustme" in runtime  # serve --tls is a learner's command
+    assert {"pytest", "hypothesis", "playwright", "mypy", "detect-secrets", "nbval"} <= dev
+    assert not runtime & dev
 
 
 def test_constraints_pin_every_runtime_dependency():
