@@ -73,7 +73,7 @@ def connect(
         source = credentials.resolve()
         endpoint = endpoint or f"https://kms.{region_id}.aliyuncs.com"
     else:
-        source = credentials.CredentialSource(_static_provider(*EMULATOR_ACCESS_KEY), "")
+        source = credentials.CredentialSource(credentials.FixedPairProvider(*EMULATOR_ACCESS_KEY), "")
         if endpoint is None:
             in_process = True
             endpoint, ca_bundle, recorded_learner = _local_server(name, session)
@@ -138,10 +138,6 @@ def _proxy_for(endpoint: str) -> dict[str, str | None]:
         "http": os.environ.get("HTTP_PROXY") or os.environ.get("http_proxy"),
         "https": os.environ.get("HTTPS_PROXY") or os.environ.get("https_proxy"),
     }
-
-
-def _static_provider(key_id: str, secret: str) -> credentials.FixedPairProvider:
-    return credentials.FixedPairProvider(key_id, secret)
 
 
 def emulator_state_path() -> Path:

@@ -56,6 +56,21 @@ def fits_direct(data: bytes) -> bool:
     return True
 
 
+def direct_text(data: bytes, what: str) -> str:
+    """`data` as the text KMS Encrypt takes, or why it cannot go direct (before any KMS call)."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{what} is not UTF-8 text; KMS Encrypt takes text here. Use envelope encryption "
+                         "for binary data (method='envelope'; --method envelope on the command line).") from exc
+    if len(data) > MAX_PLAINTEXT_BYTES:
+        raise PlaintextTooLargeError(
+            f"{what} is over {MAX_PLAINTEXT_BYTES} bytes, the most KMS Encrypt takes. Use envelope encryption "
+            "for larger data (method='envelope' or 'auto'; --method envelope on the command line)."
+        )
+    return text
+
+
 def choose_method(src: str | os.PathLike[str]) -> Literal["direct", "envelope"]:
     """What `method="auto"` picks for a file (see `fits_direct`); large files are not read."""
     path = check_readable(src)
@@ -95,19 +110,7 @@ def encrypt_file(
                                      overwrite=overwrite, kms=or_default(kms))  # fmt: skip
     data = read_input(src)
     check_writable(dst, overwrite=overwrite)
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ValueError(
-            f"{src} is not UTF-8 text; KMS Encrypt takes text here. Use method='envelope' "
-            "(or 'auto') for binary files."
-        ) from exc
-    if len(data) > MAX_PLAINTEXT_BYTES:
-        raise PlaintextTooLargeError(
-            f"{src} is {len(data)} bytes; KMS Encrypt takes at most {MAX_PLAINTEXT_BYTES}. "
-            "Use method='envelope' (or 'auto') for larger files."
-        )
-    result = or_default(kms).encrypt(key_id, text, encryption_context)
+    result = or_default(kms).encrypt(key_id, direct_text(data, str(src)), encryption_context)
     return atomic_write(dst, result.ciphertext_blob.encode("ascii"), mode=CIPHERTEXT_MODE, overwrite=overwrite)
 
 
@@ -146,12 +149,7 @@ def encrypt_stream(fin: BinaryIO, fout: BinaryIO, key_id: str, *, encryption_con
     if method == "auto":
         method = "direct" if fits_direct(head) else "envelope"
     if method == "direct":
-        if len(head) > MAX_PLAINTEXT_BYTES or fin.read(1):
-            raise PlaintextTooLargeError(f"the input is over {MAX_PLAINTEXT_BYTES} bytes; use --method envelope")
-        try:
-            text = head.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise ValueError("the input is not UTF-8 text; use --method envelope for binary data") from exc
+        text = direct_text(head + fin.read(1), "the input")  # one byte more tells "over the limit"
         fout.write(client.encrypt(key_id, text, encryption_context).ciphertext_blob.encode("ascii"))
         return
     rest = iter(lambda: fin.read(1 << 20), b"")

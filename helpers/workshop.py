@@ -154,12 +154,16 @@ def judge_key(meta: KeyMetadata, tags: Mapping[str, str], learner: str) -> Owner
 
 def inspect_key(kms: Kms, key_id: str) -> tuple[KeyMetadata, Ownership]:
     """DescribeKey and ListResourceTags of one key (id, alias or ARN), judged."""
-    meta = kms.describe_key(key_id)
+    return _judged(kms, kms.describe_key(key_id))
+
+
+def _judged(kms: Kms, meta: KeyMetadata) -> tuple[KeyMetadata, Ownership]:
     return meta, judge_key(meta, kms.list_resource_tags(meta.key_id), learner_of(kms))
 
 
-def _require_ours(kms: Kms, key_id: str, doing: str) -> KeyMetadata:
-    meta, verdict = inspect_key(kms, key_id)
+def _require_ours(kms: Kms, meta: KeyMetadata, doing: str) -> KeyMetadata:
+    """`meta` (already described) if its tags prove it the kit's for this learner, else refuse."""
+    _, verdict = _judged(kms, meta)
     if not verdict.ours:
         raise NotKitResourceError(
             f"Will not {doing}: key {meta.key_id} ({meta.description or 'no description'!r}) is not the "
@@ -170,9 +174,10 @@ def _require_ours(kms: Kms, key_id: str, doing: str) -> KeyMetadata:
     return meta
 
 
-def _current_target(kms: Kms, alias_name: str) -> str | None:
+def _behind(kms: Kms, alias_name: str) -> KeyMetadata | None:
+    """The key an alias points at now, or None if there is no such alias."""
     try:
-        return kms.describe_key(alias_name).key_id
+        return kms.describe_key(alias_name)
     except KeyNotFoundError:
         return None
 
@@ -191,8 +196,9 @@ def ensure_key(kms: Kms, name: str, purpose: str = "workshop key") -> KeyMetadat
             learner's); nothing is created or changed.
     """
     full = alias(kms, name)
-    if _current_target(kms, full) is not None:
-        return _require_ours(kms, full, f"use {full}")
+    current = _behind(kms, full)
+    if current is not None:
+        return _require_ours(kms, current, f"use {full}")
     key = new_key(kms, purpose)
     kms.create_alias(full, key.key_id)
     return key
@@ -206,12 +212,12 @@ def point_alias(kms: Kms, name: str, key_id: str) -> str:
         NotKitResourceError: either key is not proven the kit's; nothing was changed.
     """
     full = alias(kms, name)
-    new = _require_ours(kms, key_id, f"point {full} at key {key_id}")
-    current = _current_target(kms, full)
+    new = _require_ours(kms, kms.describe_key(key_id), f"point {full} at key {key_id}")
+    current = _behind(kms, full)
     if current is None:
         kms.create_alias(full, new.key_id)
-    elif current != new.key_id:
-        _require_ours(kms, current, f"re-point {full}, which points at key {current} now,")
+    elif current.key_id != new.key_id:
+        _require_ours(kms, current, f"re-point {full}, which points at key {current.key_id} now,")
         kms.update_alias(full, new.key_id)
     return full
 

@@ -279,14 +279,15 @@ def other_account(emulator) -> Kms:
     """A client for the emulator's second account (`connect()` only knows the first)."""
     from aliyunsdkcore.client import AcsClient
 
-    from helpers.client import Connection, _static_provider
+    from helpers.client import Connection
+    from helpers.credentials import FixedPairProvider
     from helpers.credentials import ProviderSigner
     from helpers.retry import RetryPolicy
     from helpers.transport import Transport
 
     acs = AcsClient("unused", "unused", emulator.region, proxy={"http": None, "https": None})
     acs.add_endpoint(emulator.region, "Kms", emulator.endpoint)
-    signer = ProviderSigner(_static_provider("testid2", "testsecret2"))
+    signer = ProviderSigner(FixedPairProvider("testid2", "testsecret2"))
     return Kms(Transport(acs, signer, RetryPolicy()), Connection("emulator", emulator.region, emulator.endpoint, "testid2", "ada"))
 
 

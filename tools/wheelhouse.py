@@ -88,20 +88,20 @@ def build(out: Path, targets: list[str], pythons: tuple[str, ...]) -> None:
     constraints = REPO / "constraints.txt"
     pins = {line.split("==")[0].lower(): line.strip() for line in constraints.read_text().splitlines() if "==" in line}
     here = this_target()
-    local = resolve(here, f"{sys.version_info[0]}.{sys.version_info[1]}", constraints)
+    local = resolve(here, local_python(), constraints)
     extra = [pins[name] for name in BUILD if name in pins]
     # This machine's set: wheels where published, pure-Python wheels built from source otherwise.
     run([sys.executable, "-m", "pip", "wheel", "-q", "--disable-pip-version-check", "--no-deps",
          "-w", str(out), *local, *extra])
     run([sys.executable, "-m", "pip", "wheel", "-q", "--disable-pip-version-check", "--no-deps",
          "-w", str(out), str(REPO)])
-    have = {_name(p) for p in out.glob("*.whl")}
     gaps: dict[str, list[str]] = {}  # requirement -> the platforms with no wheel published for it
     pure = {_name(p) for p in out.glob("*.whl") if p.name.endswith(("-none-any.whl",))}
     for target in targets:
         for python in pythons:
-            wanted = [r for r in resolve(target, python, constraints) + extra
-                      if _key(r) not in pure and (target != here or _key(r) not in have or python != local_python())]
+            if (target, python) == (here, local_python()):
+                continue  # done above by `pip wheel`
+            wanted = [r for r in resolve(target, python, constraints) + extra if _key(r) not in pure]
             if not wanted:
                 continue
             tags = [arg for tag in PLATFORMS[target] for arg in ("--platform", tag)]
