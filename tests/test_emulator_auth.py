@@ -65,22 +65,58 @@ def test_auth_nonce_replay_and_expiry() -> None:
         auth.authenticate("GET", params, {}, b"")
 
 
-def test_auth_nonce_memory_is_bounded() -> None:
+def test_auth_full_nonce_cache_refuses_instead_of_forgetting() -> None:
     cache = NonceCache(capacity=100)
     far = T0 + timedelta(days=1)
-    for i in range(1000):
-        assert cache.check_and_add(("id", str(i)), far, T0)
-    assert len(cache) == 100
-    assert not cache.check_and_add(("id", "999"), far, T0)
-    assert cache.check_and_add(("id", "0"), far, T0)  # evicted long ago: the price of a bound
+    for i in range(100):
+        assert cache.check_and_add("id", str(i), far, T0)
+    with pytest.raises(errors.Throttling):
+        cache.check_and_add("id", "100", far, T0)
+    assert cache.size("id") == 100
+    assert not cache.check_and_add("id", "0", far, T0)  # the oldest nonce is still remembered
+
+
+def test_auth_one_accounts_flood_leaves_anothers_nonces() -> None:
+    """Account B fills its own cache; A's captured nonce still replays as a replay."""
+    cache = NonceCache(capacity=50)
+    far = T0 + timedelta(minutes=15)
+    assert cache.check_and_add("alice", "captured", far, T0)
+    for i in range(50):
+        cache.check_and_add("bob", str(i), far, T0)
+    with pytest.raises(errors.Throttling):
+        cache.check_and_add("bob", "one-more", far, T0)
+    assert not cache.check_and_add("alice", "captured", far, T0)
+    assert cache.check_and_add("alice", "fresh", far, T0)
+
+
+def test_auth_full_cache_frees_room_as_nonces_expire() -> None:
+    cache = NonceCache(capacity=10)
+    for i in range(10):
+        # expiries out of insertion order, as clients' clocks differ
+        cache.check_and_add("id", str(i), T0 + timedelta(seconds=10 - i), T0)
+    with pytest.raises(errors.Throttling):
+        cache.check_and_add("id", "late", T0 + timedelta(minutes=15), T0)
+    # at T0+5s the five nonces with expiry <= 5 s are gone, wherever they sit in the cache
+    assert cache.check_and_add("id", "late", T0 + timedelta(minutes=15), T0 + timedelta(seconds=5))
+    assert cache.size("id") == 6
 
 
 def test_auth_expired_nonces_are_dropped() -> None:
     cache = NonceCache()
     for i in range(50):
-        cache.check_and_add(("id", str(i)), T0, T0 - timedelta(seconds=1))
-    cache.check_and_add(("id", "new"), T0 + timedelta(minutes=15), T0 + timedelta(seconds=1))
+        cache.check_and_add("id", str(i), T0, T0 - timedelta(seconds=1))
+    cache.check_and_add("id", "new", T0 + timedelta(minutes=15), T0 + timedelta(seconds=1))
     assert len(cache) == 1
+
+
+def test_auth_nonce_replay_across_accounts_through_authenticator() -> None:
+    """The same nonce from two AccessKeys is two requests, not a replay."""
+    auth = Authenticator(DEFAULT_ACCOUNTS, lambda: T0)
+    for account in DEFAULT_ACCOUNTS[:2]:
+        params = {**VECTOR, "AccessKeyId": account.access_key_id, "SignatureNonce": "same"}
+        params["Signature"] = sign_v1(string_to_sign_v1("GET", params), account.access_key_secret)
+        auth.authenticate("GET", params, {}, b"")
+    assert auth.nonces.size("testid") == auth.nonces.size("testid2") == 1
 
 
 def test_auth_unknown_key_before_signature() -> None:

@@ -177,8 +177,8 @@ def test_server_v3_signature(emulator_server: Emulator) -> None:
 
 def test_server_v3_form_body_is_covered_by_the_payload_hash(emulator_server: Emulator) -> None:
     body = urlencode({"Description": "from body"}).encode()
-    headers = {**v3_headers(emulator_server, {}, "CreateKey", body), "Content-Type": "application/x-www-form-urlencoded"}
-    status, answer = raw(emulator_server, "POST", "/", body, headers)
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    status, answer = raw(emulator_server, "POST", "/", body, v3_headers(emulator_server, {}, "CreateKey", body, extra=form))
     assert status == 200 and answer["KeyMetadata"]["Description"] == "from body"
 
 
@@ -264,14 +264,14 @@ def test_server_writes_headers_and_body_in_one_write(emulator_server: Emulator, 
 
 
 def test_server_fault_control_path(emulator_server: Emulator) -> None:
-    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    form = {"Content-Type": "application/x-www-form-urlencoded", "x-kms-emulator-control": emulator_server.control_token}
     status, body = raw(emulator_server, "POST", "/-/faults", b"unavailable_next=1&qps_limit=real", form)
     assert status == 200 and body == {"qps_limit": 750, "unavailable_next": 1, "unavailable_every": None}
     assert_error(raw(emulator_server, "GET", query(signed_v1("GET", common("ListKeys")))), 503, "ServiceUnavailableTemporary")
     assert raw(emulator_server, "POST", "/-/faults", b"qps_limit=off", form)[1]["qps_limit"] is None
     assert_error(raw(emulator_server, "POST", "/-/faults", b"qps_limit=fast", form), 400, "InvalidParameter")
     assert_error(raw(emulator_server, "POST", "/-/faults", b"colour=red", form), 400, "InvalidParameter")
-    assert_error(raw(emulator_server, "GET", "/-/faults"), 403, "UnsupportedHTTPMethod")
+    assert_error(raw(emulator_server, "GET", "/-/faults", headers=form), 403, "UnsupportedHTTPMethod")
 
 
 def test_server_fault_control_path_refuses_remote_clients(emulator_server: Emulator) -> None:

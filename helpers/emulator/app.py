@@ -3,6 +3,7 @@ stopped as one ``Emulator`` (``with Emulator() as emu: ... emu.endpoint``)."""
 
 from __future__ import annotations
 
+import secrets
 import shutil
 import tempfile
 import threading
@@ -45,6 +46,8 @@ class Emulator:
         self.data_clock: Callable[[], datetime] = (lambda: RECORDING_TIME) if seed is not None else self.clock
         self.state_path = state_path
         self.faults = Faults(qps_limit, unavailable_every)
+        #: authorises POST /-/faults from other processes (``serve`` prints it); never the AccessKey
+        self.control_token = secrets.token_urlsafe(24)
         self.sni_seen: list[str] = []
         self.ca_bundle: str | None = None
         self._server: HttpServer | None = None
@@ -74,7 +77,8 @@ class Emulator:
             return self
         self._store = Store(self.state_path)
         backend = KmsBackend(self._store, self.data_clock, self.entropy)
-        gateway = Gateway(backend, Authenticator(self.accounts, self.clock), self.faults, self.region)
+        gateway = Gateway(backend, Authenticator(self.accounts, self.clock), self.faults, self.region,
+                          control_token=self.control_token, allowed_hosts=frozenset({self.host}))  # fmt: skip
         context = None
         if self.tls:
             from .tls import server_context  # trustme only needed in TLS mode

@@ -1,7 +1,9 @@
 """Request authentication like the Alibaba Cloud API gateway (docs/emulator.md, Wire behaviour).
 
 Two schemes: the RPC v1 query signature (HMAC-SHA1, classic SDK, CLI) and the V3 header
-signature (ACS3-HMAC-SHA256, current official SDKs). Checks run in the gateway's order
+signature (ACS3-HMAC-SHA256, current official SDKs, or ACS3-HMAC-SM3, which the Tea SDKs offer:
+the same canonical request, hashed and MACed with SM3). Any other Authorization scheme is refused
+by name. Checks run in the gateway's order
 ([I] the order is inferred): required parameters -> AccessKeyId -> timestamp -> signature ->
 security token -> nonce. Action and Version are checked later, by the gateway.
 """
@@ -18,16 +20,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from urllib.parse import quote
 
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hmac as crypto_hmac
+
 from . import errors
 
 V3_ALGORITHM = "ACS3-HMAC-SHA256"
+V3_SM3 = "ACS3-HMAC-SM3"
 _WINDOW = timedelta(minutes=15)
-_NONCE_CAPACITY = 65_536  # ~10 MB at most; older nonces fall out (they expire with the window anyway)
+_NONCE_CAPACITY = 200_000  # per AccessKey: ~220 signed requests/s for 15 minutes, ~40 MB at most [I]
 _V1_REQUIRED = ("AccessKeyId", "Signature", "SignatureMethod", "Timestamp", "Action", "Version")
 _V3_REQUIRED = ("x-acs-action", "x-acs-version", "x-acs-date", "x-acs-signature-nonce")
 _TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$")
 _AUTHORIZATION = re.compile(
-    r"^ACS3-HMAC-SHA256\s+Credential=([^,\s]+)\s*,\s*SignedHeaders=([^,\s]+)\s*,\s*Signature=([0-9a-fA-F]+)$"
+    r"^(\S+)\s+Credential=([^,\s]+)\s*,\s*SignedHeaders=([^,\s]+)\s*,\s*Signature=([0-9a-fA-F]+)$"
 )
 
 
@@ -82,42 +88,78 @@ def sign_v1(string_to_sign: str, secret: str) -> str:
     return base64.b64encode(digest).decode()
 
 
+def _hex_digest(algorithm: str, data: bytes) -> str:
+    if algorithm == V3_SM3:
+        digest = hashes.Hash(hashes.SM3())
+        digest.update(data)
+        return digest.finalize().hex()
+    return hashlib.sha256(data).hexdigest()
+
+
 def string_to_sign_v3(method: str, params: Mapping[str, str], headers: Mapping[str, str],
-                      signed_headers: Iterable[str], payload_hash: str) -> str:  # fmt: skip
+                      signed_headers: Iterable[str], payload_hash: str, algorithm: str = V3_ALGORITHM) -> str:  # fmt: skip
     names = list(signed_headers)
     canonical_headers = "".join(f"{n}:{headers.get(n, '').strip()}\n" for n in names)
     canonical = "\n".join([method.upper(), "/", _canonical_query(params), canonical_headers, ";".join(names), payload_hash])
-    return f"{V3_ALGORITHM}\n{hashlib.sha256(canonical.encode()).hexdigest()}"
+    return f"{algorithm}\n{_hex_digest(algorithm, canonical.encode())}"
 
 
-def sign_v3(string_to_sign: str, secret: str) -> str:
+def sign_v3(string_to_sign: str, secret: str, algorithm: str = V3_ALGORITHM) -> str:
+    if algorithm == V3_SM3:
+        mac = crypto_hmac.HMAC(secret.encode(), hashes.SM3())
+        mac.update(string_to_sign.encode())
+        return mac.finalize().hex()
     return hmac.new(secret.encode(), string_to_sign.encode(), hashlib.sha256).hexdigest()
 
 
 class NonceCache:
-    """Remembers (AccessKeyId, nonce) until its timestamp leaves the window, at most ``capacity``."""
+    """The nonces each AccessKey has used, each kept until its timestamp leaves the window.
+
+    One cache per AccessKey, so one caller's flood cannot push out another's nonces (and so let a
+    captured request of theirs replay). A full cache refuses new requests instead of forgetting
+    nonces that are still inside the window: forgetting would reopen the replay.
+    """
 
     def __init__(self, capacity: int = _NONCE_CAPACITY) -> None:
         self._capacity = capacity
-        self._seen: dict[tuple[str, str], datetime] = {}  # insertion order = eviction order
+        self._seen: dict[str, dict[str, float]] = {}  # AccessKeyId -> nonce -> expiry (POSIX seconds)
+        self._next_purge: dict[str, float] = {}  # when a full cache can next free anything
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
-        return len(self._seen)
+        return sum(len(nonces) for nonces in self._seen.values())
 
-    def check_and_add(self, key: tuple[str, str], expires: datetime, now: datetime) -> bool:
-        """True if new (and now remembered), False if a replay."""
+    def size(self, access_key_id: str) -> int:
+        return len(self._seen.get(access_key_id, ()))
+
+    def check_and_add(self, access_key_id: str, nonce: str, expires: datetime, now: datetime) -> bool:
+        """True if new (and now remembered), False if a replay; raises Throttling when full."""
+        now_s, expires_s = now.timestamp(), expires.timestamp()
         with self._lock:
-            if key in self._seen and self._seen[key] > now:
+            seen = self._seen.setdefault(access_key_id, {})
+            if seen.get(nonce, 0.0) > now_s:
                 return False
-            while self._seen and (len(self._seen) >= self._capacity or next(iter(self._seen.values())) <= now):
-                del self._seen[next(iter(self._seen))]
-            self._seen[key] = expires
+            # Insertion order is nearly expiry order (clients' clocks differ by at most the window),
+            # so expired entries are dropped from the front; a full cache is swept once, then not
+            # again until its earliest entry can have expired (a flood cannot make every request
+            # pay for a sweep).
+            while seen and next(iter(seen.values())) <= now_s:
+                del seen[next(iter(seen))]
+            if len(seen) >= self._capacity and now_s >= self._next_purge.get(access_key_id, 0.0):
+                for old in [n for n, t in seen.items() if t <= now_s]:
+                    del seen[old]
+                self._next_purge[access_key_id] = min(seen.values(), default=now_s)
+            if len(seen) >= self._capacity:
+                # [I] the service's answer to a flood of one AccessKey is its QPS limit.
+                raise errors.Throttling("Too many signed requests from this AccessKey within 15 minutes.")
+            seen.pop(nonce, None)
+            seen[nonce] = expires_s
             return True
 
 
 def is_v3(headers: Mapping[str, str]) -> bool:
-    return headers.get("authorization", "").startswith(V3_ALGORITHM)
+    """A request that carries an Authorization header is signed in headers (V3), not the query."""
+    return bool(headers.get("authorization", "").strip())
 
 
 def parse_timestamp(value: str) -> datetime:
@@ -168,7 +210,7 @@ class Authenticator:
     def _check_nonce(self, access_key_id: str, nonce: str | None, when: datetime) -> None:
         # [I] SignatureNonce is optional: the KMS common-parameter page and the docs' signed example
         # URL omit it. When present, a replay inside the window is refused.
-        if nonce and not self.nonces.check_and_add((access_key_id, nonce), when + self._window, self._clock()):
+        if nonce and not self.nonces.check_and_add(access_key_id, nonce, when + self._window, self._clock()):
             raise errors.SignatureNonceUsed()
 
     def _v1(self, method: str, params: Mapping[str, str]) -> Caller:
@@ -188,10 +230,17 @@ class Authenticator:
         return Caller(account, params["Action"], params["Version"])
 
     def _v3(self, method: str, params: Mapping[str, str], headers: Mapping[str, str], body: bytes) -> Caller:
-        match = _AUTHORIZATION.match(headers["authorization"].strip())
+        authorization = headers["authorization"].strip()
+        scheme = authorization.split(None, 1)[0]
+        if scheme not in (V3_ALGORITHM, V3_SM3):
+            # [I] the gateway's code for a scheme it does not know; the message names it.
+            raise errors.IncompleteSignature(
+                f"The Authorization scheme {scheme[:40]!r} is not supported; use {V3_ALGORITHM} or {V3_SM3}."
+            )
+        match = _AUTHORIZATION.match(authorization)
         if match is None:
             raise errors.IncompleteSignature()
-        credential, signed, signature = match.groups()
+        algorithm, credential, signed, signature = match.groups()
         for name in _V3_REQUIRED:
             if not headers.get(name):
                 raise errors.MissingParameter(name)
@@ -199,12 +248,20 @@ class Authenticator:
         when = self._check_time(headers["x-acs-date"])
         signed_headers = signed.lower().split(";")
         required = {"host", *(h for h in headers if h.startswith("x-acs-"))}
+        if body:
+            # The body's parameters are read according to Content-Type, so an unsigned Content-Type
+            # could be switched (form -> text/plain) to drop them, e.g. EncryptionContext. The
+            # official SDKs sign it whenever they send it.
+            required.add("content-type")
         if not required.issubset(signed_headers):
-            raise errors.IncompleteSignature()  # [I] unsigned x-acs-* headers could be swapped in transit
-        payload_hash = hashlib.sha256(body).hexdigest()
-        expected_sts = string_to_sign_v3(method, params, headers, signed_headers, payload_hash)
+            missing = ", ".join(sorted(required - set(signed_headers)))
+            # [I] unsigned x-acs-* headers (or Content-Type) could be swapped in transit
+            raise errors.IncompleteSignature(f"These headers must be signed: {missing}.")
+        payload_hash = _hex_digest(algorithm, body)
+        expected_sts = string_to_sign_v3(method, params, headers, signed_headers, payload_hash, algorithm)
+        # The Tea SDKs send the payload hash under this name whatever the algorithm.
         claimed_hash = headers.get("x-acs-content-sha256", payload_hash)
-        ok = hmac.compare_digest(sign_v3(expected_sts, account.access_key_secret), signature.lower())
+        ok = hmac.compare_digest(sign_v3(expected_sts, account.access_key_secret, algorithm), signature.lower())
         if not ok or not hmac.compare_digest(claimed_hash.lower(), payload_hash):
             raise errors.SignatureDoesNotMatch(expected_sts)
         self._check_token(account, headers.get("x-acs-security-token"))

@@ -119,6 +119,11 @@ class InvalidParameter(KmsApiError):
         return cls(_param(name) + (f" {why}" if why else ""))
 
 
+class NoPermission(KmsApiError):
+    code, http_status = "Forbidden.NoPermission", 403
+    default_message = "This operation is forbidden by permission system."
+
+
 class Throttling(KmsApiError):
     code, http_status, default_message = "Rejected.Throttling", 429, "QPS Limit Exceeded"
 

@@ -6,9 +6,11 @@ errors become JSON. Anything unexpected becomes 500 InternalFailure JSON, never 
 
 from __future__ import annotations
 
+import hmac
 import ipaddress
 import json
 import logging
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -22,6 +24,8 @@ from .responses import ACTIONS, Call
 
 API_VERSION = "2016-01-20"
 FAULTS_PATH = "/-/faults"
+#: header carrying the emulator's per-run control token on FAULTS_PATH
+CONTROL_TOKEN_HEADER = "x-kms-emulator-control"
 _log = logging.getLogger(__name__)
 
 
@@ -42,44 +46,92 @@ class HttpResponse:
     headers: dict[str, str] = field(default_factory=lambda: {"Content-Type": "application/json;charset=utf-8"})
 
 
+def _host_name(host: str) -> str:
+    """The name in a Host header, without its port: ``[::1]:80`` -> ``::1``, ``a.b:80`` -> ``a.b``."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host[1:].partition("]")[0]
+    return host.rpartition(":")[0] if host.count(":") == 1 else host
+
+
+def _is_ip(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name.split("%")[0])
+    except ValueError:
+        return False
+    return True
+
+
 class Gateway:
-    def __init__(self, backend: KmsBackend, auth: Authenticator, faults: Faults, region: str) -> None:
+    def __init__(self, backend: KmsBackend, auth: Authenticator, faults: Faults, region: str, *,
+                 control_token: str | None = None, allowed_hosts: frozenset[str] = frozenset()) -> None:  # fmt: skip
+        """``control_token`` authorises FAULTS_PATH (a fresh random one if not given);
+        ``allowed_hosts`` are host names besides IP literals, localhost and *.aliyuncs.com that a
+        request's Host header may name (e.g. the name a room's shared emulator is reached by)."""
         self.backend, self.auth, self.faults, self.region = backend, auth, faults, region
+        self.control_token = control_token or secrets.token_urlsafe(24)
+        self.allowed_hosts = frozenset(h.lower() for h in allowed_hosts)
 
     def handle(self, request: HttpRequest) -> HttpResponse:
         request_id = self.backend.entropy.uuid4()
         try:
+            self._refuse_web_pages(request.headers)
             if request.path == FAULTS_PATH:
-                return self._faults(request)
+                return self._with_id(self._faults(request), request_id)
             body = self._dispatch(request)
             body["RequestId"] = request_id
-            return HttpResponse(200, json.dumps(body, ensure_ascii=False).encode())
+            return self._with_id(HttpResponse(200, json.dumps(body, ensure_ascii=False).encode()), request_id)
         except errors.KmsApiError as exc:
             return self.render(exc, request_id)
         except Exception:  # the one catch-all: a bug must still answer JSON, not a traceback
             _log.exception("emulator bug while handling %s %s", request.method, request.path)
             return self.render(errors.InternalFailure(), request_id)
 
+    @staticmethod
+    def _with_id(response: HttpResponse, request_id: str) -> HttpResponse:
+        # The real gateway repeats the body's RequestId in this header; some clients log it from there.
+        response.headers["x-acs-request-id"] = request_id
+        return response
+
+    def _refuse_web_pages(self, headers: Mapping[str, str]) -> None:
+        """SDKs and scripts call the emulator; web pages must not (a page can POST a signed form to
+        loopback, or rebind its own DNS name to 127.0.0.1). Browsers say where a request comes from
+        (Origin, Sec-Fetch-Site); SDKs send neither. A rebinding page's Host is its own DNS name, so
+        Host must be an IP literal, a name without a dot (this machine's own name; a page cannot
+        register one), a localhost name, an Alibaba Cloud name or one configured."""
+        host = headers.get("host")
+        if host is not None:
+            name = _host_name(host)
+            if not (_is_ip(name) or "." not in name or name.endswith((".localhost", ".aliyuncs.com"))
+                    or name in self.allowed_hosts):  # fmt: skip
+                raise errors.NoPermission(
+                    f"The emulator does not answer for Host {name[:80]!r}: use its address (e.g. 127.0.0.1) "
+                    "or start it with that name allowed."
+                )
+        if "origin" in headers or headers.get("sec-fetch-site", "none").lower() != "none":
+            raise errors.NoPermission("Requests from web pages are refused: call the emulator from an SDK or a script.")
+
     def render(self, exc: errors.KmsApiError, request_id: str | None = None) -> HttpResponse:
         request_id = request_id or self.backend.entropy.uuid4()
-        body = {
+        body: dict[str, object] = {
             "RequestId": request_id, "HostId": f"kms.{self.region}.aliyuncs.com", "Code": exc.code,
             "Message": exc.message, "HttpStatus": exc.http_status,
             "Recommend": f"https://api.aliyun.com/troubleshoot?q={exc.code}&product=Kms&requestId={request_id}",
         }  # fmt: skip
-        return HttpResponse(exc.http_status, json.dumps(body, ensure_ascii=False).encode())
+        return self._with_id(HttpResponse(exc.http_status, json.dumps(body, ensure_ascii=False).encode()), request_id)
 
     def _dispatch(self, request: HttpRequest) -> dict[str, object]:
         if request.path != "/":
             raise errors.InvalidActionNotFound()
         if request.method not in ("GET", "POST"):
             raise errors.UnsupportedHTTPMethod()
-        self.faults.before_request()
         params = parse_params(request.query, request.body, request.headers.get("content-type", ""))
         if params.get("Format", "JSON").upper() != "JSON":
             raise errors.InvalidParameter.named("Format", "The emulator answers JSON only.")
         query = dict(decode_form(request.query, "query")) if is_v3(request.headers) else None
         caller = self.auth.authenticate(request.method, params, request.headers, request.body, query)
+        # Injected outages are decided after authentication, so unsigned junk cannot use them up.
+        self.faults.before_request()
         if caller.version != API_VERSION:
             raise errors.InvalidVersion()
         handler = ACTIONS.get(caller.action)
@@ -91,13 +143,18 @@ class Gateway:
         return handler(Call(self.backend, scope, params))
 
     def _faults(self, request: HttpRequest) -> HttpResponse:
-        """Emulator-only control path: change teaching faults from another process (loopback only)."""
+        """Emulator-only control path: change teaching faults from another process. Loopback only,
+        and only with the per-run control token (``serve`` prints it; in process, use
+        ``Emulator.configure_faults``): any local process or page could otherwise fail every account."""
         try:
             loopback = ipaddress.ip_address(request.client_ip.split("%")[0]).is_loopback
         except ValueError:
             loopback = False
         if not loopback:
             raise errors.InvalidActionNotFound()
+        token = request.headers.get(CONTROL_TOKEN_HEADER, "")
+        if not hmac.compare_digest(token.encode("utf-8", "replace"), self.control_token.encode()):
+            raise errors.NoPermission(f"The fault control path needs the emulator's control token in {CONTROL_TOKEN_HEADER}.")
         if request.method != "POST":
             raise errors.UnsupportedHTTPMethod()
         form = parse_params(request.query, request.body, request.headers.get("content-type", ""))

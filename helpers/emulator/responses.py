@@ -82,6 +82,15 @@ def _blob(call: Call, name: str = "CiphertextBlob") -> bytes:
         raise errors.InvalidParameter.named(name) from exc
 
 
+def _refuse_recipient(call: Call) -> None:
+    """Recipient asks KMS to seal the plaintext for a TEE (confidential computing) and return
+    CiphertextForRecipient instead of Plaintext. The emulator has no TEE attestation, and ignoring
+    the parameter would hand plaintext to a caller who asked that it never be sent in the clear."""
+    if params.optional(call.params, "Recipient", max_length=1 << 20):
+        # [I] the service's code for a Recipient it cannot serve; UnsupportedOperation is its nearest.
+        raise errors.UnsupportedOperation("Recipient (confidential computing) is not supported by the emulator.")
+
+
 def _dry_run(call: Call) -> None:
     if params.boolean(call.params, "DryRun"):
         raise errors.DryRunOperationError()
@@ -202,6 +211,7 @@ def encrypt(call: Call) -> Body:
 
 def decrypt(call: Call) -> Body:
     """https://www.alibabacloud.com/help/en/kms/key-management-service/developer-reference/api-kms-2016-01-20-decrypt"""
+    _refuse_recipient(call)
     blob, context = _blob(call), params.encryption_context(call.params)
     key, version_id, data = call.backend.decrypt(call.scope, blob, context)
     _dry_run(call)
@@ -224,6 +234,7 @@ def _data_key(call: Call) -> tuple[Body, str]:
 
 def generate_data_key(call: Call) -> Body:
     """https://www.alibabacloud.com/help/en/kms/key-management-service/developer-reference/api-kms-2016-01-20-generatedatakey"""
+    _refuse_recipient(call)
     body, text = _data_key(call)
     return body | {"Plaintext": text}
 
