@@ -33,7 +33,7 @@ from typing import Any, Protocol
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from .atomic import atomic_output, check_readable, check_writable
+from .atomic import BeforePublish, atomic_output, check_writable, open_input
 from .client_default import or_default
 from .encoding import encode_context
 from .streams import MMAP_MIN as MMAP_MIN, Reader, Source as Source, Writer, mapped, pieces, read_exact
@@ -250,12 +250,14 @@ def encrypt_file(
     overwrite: bool = False,
     kms: DataKeyProvider | None = None,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
+    before_publish: BeforePublish | None = None,
 ) -> Path:
-    """Envelope-encrypt a file of any size; `dst` appears atomically, only when complete."""
-    src_path = check_readable(src)
-    check_writable(dst, overwrite=overwrite)  # before the KMS call
-    with open(src_path, "rb", buffering=0) as fin, atomic_output(dst, mode=CIPHERTEXT_MODE, overwrite=overwrite) as out:
-        encrypt_stream(fin, out, key_id, encryption_context=encryption_context, kms=kms, chunk_size=chunk_size)
+    """Envelope-encrypt a file of any size; `dst` appears atomically, only when complete.
+    `before_publish` sees the finished output's stat just before it is put in place."""
+    with open_input(src) as fin:
+        check_writable(dst, overwrite=overwrite)  # before the KMS call
+        with atomic_output(dst, mode=CIPHERTEXT_MODE, overwrite=overwrite, before_publish=before_publish) as out:
+            encrypt_stream(fin, out, key_id, encryption_context=encryption_context, kms=kms, chunk_size=chunk_size)
     return Path(dst)
 
 
@@ -267,10 +269,11 @@ def decrypt_file(
     encryption_context: Mapping[str, str] | None = None,
     overwrite: bool = False,
     kms: DataKeyProvider | None = None,
+    before_publish: BeforePublish | None = None,
 ) -> Path:
     """Decrypt an envelope file into `dst` (0600); `dst` appears only after every chunk verified."""
-    src_path = check_readable(src)
-    check_writable(dst, overwrite=overwrite)
-    with open(src_path, "rb", buffering=0) as fin, atomic_output(dst, overwrite=overwrite) as out:
-        decrypt_stream(fin, out, encryption_context=encryption_context, kms=kms)
+    with open_input(src) as fin:
+        check_writable(dst, overwrite=overwrite)
+        with atomic_output(dst, overwrite=overwrite, before_publish=before_publish) as out:
+            decrypt_stream(fin, out, encryption_context=encryption_context, kms=kms)
     return Path(dst)

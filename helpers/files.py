@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Literal
 
 from . import envelope
-from .atomic import atomic_write, check_readable, check_writable
+from .atomic import BeforePublish, atomic_write, check_readable, check_writable, open_input
 from .envelope import CIPHERTEXT_MODE as CIPHERTEXT_MODE
 from .client_default import or_default
 from .errors import PlaintextTooLargeError
@@ -35,13 +35,24 @@ METHODS: tuple[Method, ...] = ("auto", "direct", "envelope")
 _MAX_DIRECT_CIPHERTEXT = 64 * 1024
 
 
-def read_input(src: str | os.PathLike[str]) -> bytes:
-    """Read a whole input file, with errors that say what to do."""
-    path = check_readable(src)
+def read_input(src: str | os.PathLike[str], limit: int | None = None) -> bytes:
+    """Read an input file whole, or at most `limit` + 1 bytes (one more tells "over the limit",
+    even for a file that grows while it is read), with errors that say what to do."""
     try:
-        return path.read_bytes()
+        with open_input(src) as fin:
+            return _read_upto(fin, limit)
     except PermissionError as exc:
-        raise PermissionError(f"Cannot read {path}: permission denied; check its owner and mode.") from exc
+        raise PermissionError(f"Cannot read {src}: permission denied; check its owner and mode.") from exc
+
+
+def _read_upto(fin: BinaryIO, limit: int | None) -> bytes:
+    if limit is None:
+        return fin.read()
+    parts, left = [], limit + 1
+    while left > 0 and (part := fin.read(left)):  # a raw file may return less than asked
+        parts.append(part)
+        left -= len(part)
+    return b"".join(parts)
 
 
 def fits_direct(data: bytes) -> bool:
@@ -76,7 +87,7 @@ def choose_method(src: str | os.PathLike[str]) -> Literal["direct", "envelope"]:
     path = check_readable(src)
     if not 0 < path.stat().st_size <= MAX_PLAINTEXT_BYTES:
         return "envelope"
-    return "direct" if fits_direct(read_input(path)) else "envelope"
+    return "direct" if fits_direct(read_input(path, MAX_PLAINTEXT_BYTES)) else "envelope"
 
 
 def blob_text(blob: bytes, what: str) -> str:
@@ -96,22 +107,25 @@ def encrypt_file(
     overwrite: bool = False,
     kms: Kms | None = None,
     method: Method = "auto",
+    before_publish: BeforePublish | None = None,
 ) -> Path:
     """Encrypt a file: KMS Encrypt for small text (a PEM key), envelope encryption otherwise.
 
-    Raises before any KMS call if `src` cannot be read, if `dst` exists and `overwrite` is false,
-    or, with `method="direct"`, if `src` is not UTF-8 text or is over 6144 bytes.
+    Raises before any KMS call if `src` cannot be read (or is not a regular file), if `dst`
+    exists and `overwrite` is false, or, with `method="direct"`, if `src` is not UTF-8 text or is
+    over 6144 bytes. `before_publish` sees the finished output's stat before it is put in place.
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
     chosen = choose_method(src) if method == "auto" else method
     if chosen == "envelope":
         return envelope.encrypt_file(src, dst, key_id, encryption_context=encryption_context,
-                                     overwrite=overwrite, kms=or_default(kms))  # fmt: skip
-    data = read_input(src)
+                                     overwrite=overwrite, kms=or_default(kms), before_publish=before_publish)  # fmt: skip
+    data = read_input(src, MAX_PLAINTEXT_BYTES)
     check_writable(dst, overwrite=overwrite)
     result = or_default(kms).encrypt(key_id, direct_text(data, str(src)), encryption_context)
-    return atomic_write(dst, result.ciphertext_blob.encode("ascii"), mode=CIPHERTEXT_MODE, overwrite=overwrite)
+    return atomic_write(dst, result.ciphertext_blob.encode("ascii"), mode=CIPHERTEXT_MODE, overwrite=overwrite,
+                        before_publish=before_publish)  # fmt: skip
 
 
 def decrypt_file(
@@ -121,20 +135,23 @@ def decrypt_file(
     encryption_context: Mapping[str, str] | None = None,
     overwrite: bool = False,
     kms: Kms | None = None,
+    before_publish: BeforePublish | None = None,
 ) -> Path:
     """Decrypt a file written by `encrypt_file` (either format) into `dst`, 0600 and atomically."""
     path = check_readable(src)
     check_writable(dst, overwrite=overwrite)
-    with open(path, "rb") as fin:
-        head = fin.read(len(envelope.MAGIC))
+    with open_input(path) as fin:
+        head = _read_upto(fin, len(envelope.MAGIC) - 1)
+        if not envelope.is_envelope(head):  # a direct blob is small: never read more than the most it can be
+            blob = head + _read_upto(fin, _MAX_DIRECT_CIPHERTEXT - len(head))
     if envelope.is_envelope(head):
         return envelope.decrypt_file(path, dst, encryption_context=encryption_context,
-                                     overwrite=overwrite, kms=or_default(kms))  # fmt: skip
-    if path.stat().st_size > _MAX_DIRECT_CIPHERTEXT:
+                                     overwrite=overwrite, kms=or_default(kms), before_publish=before_publish)  # fmt: skip
+    if len(blob) > _MAX_DIRECT_CIPHERTEXT:
         raise ValueError(f"{src} is not a KMS ciphertext file: neither an envelope nor a CiphertextBlob.")
-    result = or_default(kms).decrypt(blob_text(read_input(path), str(src)), encryption_context)
+    result = or_default(kms).decrypt(blob_text(blob, str(src)), encryption_context)
     assert isinstance(result.plaintext, str)
-    return atomic_write(dst, result.plaintext.encode("utf-8"), overwrite=overwrite)
+    return atomic_write(dst, result.plaintext.encode("utf-8"), overwrite=overwrite, before_publish=before_publish)
 
 
 # Streams (stdin/stdout in the CLI, memory at start-up): the same policy without a file size --------

@@ -1,7 +1,8 @@
 """The command line's verbs for files: `kms-workshop encrypt|decrypt|encrypt-dir|decrypt-dir`.
 
 One module each: `single` (a file or a stream), `tree` (a folder, in parallel), `decrypt_key`
-(a server's key at start-up); `common` holds the exit codes. Examples:
+(a server's key at start-up); `common` holds the exit codes; `journal` and `lock` are the
+directory verbs' resume record and one-run-per-tree lock. Examples:
 
     kms-workshop encrypt key.pem key.pem.cipher --key-id alias/kms-workshop-demo
     kms-workshop decrypt key.pem.cipher - --context app=web | openssl pkey -noout
@@ -10,8 +11,11 @@ One module each: `single` (a file or a stream), `tree` (a folder, in parallel), 
 `-` means stdin or stdout. Small text goes through KMS Encrypt, everything else through envelope
 encryption (`--method` forces one). Plaintext files are written 0600 and atomically; nothing is
 overwritten without `--force`. The directory verbs mirror the tree, run in parallel, show a progress
-bar on a terminal, print one summary line to stderr, and are resumable: an output that exists is
-complete (it was renamed into place only when done), so a re-run skips it.
+bar on a terminal, print one summary line to stderr, and are resumable: a re-run skips an output
+only when the tree's record proves it matches the current source and options (`journal.py`),
+redoes changed ones saying why, and refuses outputs it did not write (`--force` replaces them).
+One run per output tree at a time (`lock.py`). Inputs must be regular files: FIFOs and devices
+are refused (single files) or skipped with a message (trees).
 
 Exit codes (stable; scripts may rely on them):
     0   success (directory verbs: every file done now or by an earlier run)
@@ -42,7 +46,7 @@ __all__ = ["DATA", "INTERRUPTED", "IO", "KMS", "OK", "USAGE", "SUFFIX", "UsageEr
 _DESCRIPTIONS = {
     "encrypt": "Encrypt a file (or stdin, '-'): KMS Encrypt for up to 6 KB of text, envelope otherwise.",
     "decrypt": "Decrypt a file (or stdin) written by `encrypt`, in either format; plaintext is 0600.",
-    "encrypt-dir": "Encrypt every file of a folder tree into a mirror tree; re-runs skip finished files.",
+    "encrypt-dir": "Encrypt every file of a folder tree into a mirror tree; re-runs skip outputs that still match.",
     "decrypt-dir": "Decrypt a tree written by `encrypt-dir` into a mirror tree (0700 folders, 0600 files).",
 }
 
@@ -61,10 +65,11 @@ def parser(verb: str) -> argparse.ArgumentParser:
                        help="auto: KMS Encrypt for <= 6 KB of text, envelope otherwise")  # fmt: skip
     p.add_argument("-c", "--context", action="append", default=[], metavar="KEY=VALUE",
                    help="EncryptionContext pair; repeat for several; decrypt needs the same")  # fmt: skip
-    p.add_argument("-f", "--force", action="store_true", help="overwrite existing outputs")
+    p.add_argument("-f", "--force", action="store_true",
+                   help="overwrite existing outputs (directory verbs: redo every file)")  # fmt: skip
     if directory:
         p.add_argument("-j", "--workers", type=int, default=min(8, 2 * (os.cpu_count() or 1)))
-        p.add_argument("--suffix", default=SUFFIX, help=f"ciphertext file suffix (default {SUFFIX})")
+        p.add_argument("--suffix", default=SUFFIX, help=f"ciphertext file suffix, not empty (default {SUFFIX})")
         p.add_argument("-n", "--dry-run", action="store_true", help="list what would be done; call nothing")
         p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                        help="progress bar on stderr (default: only on a terminal)")  # fmt: skip

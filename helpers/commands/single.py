@@ -9,7 +9,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any, BinaryIO
 
 from .. import files
-from ..atomic import PRIVATE, atomic_output, check_readable
+from ..atomic import PRIVATE, atomic_output, open_input
 from ..client_default import or_default
 
 
@@ -36,7 +36,7 @@ def _input(src: str) -> Iterator[BinaryIO]:
     if src == "-":
         yield sys.stdin.buffer
     else:
-        with open(check_readable(src), "rb") as fin:
+        with open_input(src) as fin:  # a FIFO or device is refused, not waited on or read forever
             yield fin
 
 

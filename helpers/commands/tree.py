@@ -1,35 +1,97 @@
-"""`encrypt-dir` / `decrypt-dir`: a folder tree into a mirror tree, in parallel, resumable."""
+"""`encrypt-dir` / `decrypt-dir`: a folder tree into a mirror tree, in parallel, resumable.
+
+Resuming trusts nothing by its name alone: an output is skipped only when `journal.py` proves it
+was written by this tool from the source as it is now, with the same options; an output it did
+not write is refused (`--force` replaces it). One run per output tree at a time (`lock.py`).
+"""
 
 from __future__ import annotations
 
 import argparse
 import os
-import re
+import stat
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .. import files
 from ..client_default import or_default
-from .common import OK, UsageError, exit_code
+from .common import IO, OK, UsageError, exit_code
+from .journal import JOURNAL_NAME, Journal, options_digest
+from .lock import LOCK_NAME, tree_lock
+
+BOOKKEEPING = frozenset({JOURNAL_NAME, LOCK_NAME})  # the kit's own files at a tree's root
 
 
-def _plan(src: Path, dst: Path, decrypting: bool, suffix: str) -> tuple[list[tuple[Path, Path]], int]:
-    """(input, output) pairs in path order, and the count of files ignored."""
-    pairs, ignored = [], 0
+@dataclass
+class Plan:
+    todo: list[tuple[Path, Path, bool]] = field(default_factory=list)  # input, output, replace it
+    done: int = 0
+    refused: list[tuple[Path, str]] = field(default_factory=list)
+    ignored: int = 0
+    notes: list[str] = field(default_factory=list)  # said before the work starts
+
+
+def check_suffix(suffix: str) -> None:
+    if not suffix:
+        raise UsageError("--suffix must not be empty: the ciphertext would take the plaintext's name "
+                         "(decrypt-dir could not tell them apart); use e.g. --suffix .cipher")  # fmt: skip
+    if "/" in suffix or "\\" in suffix or suffix in (".", ".."):
+        raise UsageError(f"--suffix {suffix!r} is not a file-name ending; use e.g. --suffix .cipher")
+
+
+def _outputs(src: Path, dst: Path, decrypting: bool, suffix: str, plan: Plan) -> list[tuple[Path, Path, str]]:
+    """(input, output, output relative to dst) in path order; what is left out is counted or said."""
+    pairs = []
     for folder, dirs, names in os.walk(src):  # symlinks are not followed: stay inside the tree
         dirs.sort()
         for name in sorted(names):
             path = Path(folder) / name
-            if path.is_symlink() or not path.is_file() or (decrypting and not name.endswith(suffix)):
-                ignored += 1
-                continue
             rel = path.relative_to(src)
-            out = dst / rel.parent / (name[: -len(suffix)] if decrypting else name + suffix)
-            pairs.append((path, out))
-    return pairs, ignored
+            if folder == str(src) and name in BOOKKEEPING:  # the kit's own files: not data
+                continue
+            if path.is_symlink():
+                plan.ignored += 1
+                continue
+            kind = stat.S_IFMT(path.lstat().st_mode)
+            if kind != stat.S_IFREG:  # a FIFO would block the run, a device never end
+                plan.ignored += 1
+                plan.notes.append(f"skipping {rel}: not a regular file (a FIFO, device or socket)")
+                continue
+            if decrypting and not name.endswith(suffix):
+                plan.ignored += 1
+                continue
+            out_name = name[: -len(suffix)] if decrypting else name + suffix
+            if out_name in ("", ".", "..") or (rel.parent == Path(".") and out_name in BOOKKEEPING):
+                plan.ignored += 1
+                plan.notes.append(f"skipping {rel}: it would decrypt to {out_name!r}, which cannot be a file here")
+                continue
+            out_rel = rel.parent / out_name
+            pairs.append((path, dst / out_rel, out_rel.as_posix()))
+    return pairs
+
+
+def plan(src: Path, dst: Path, decrypting: bool, args: argparse.Namespace, journal: Journal) -> Plan:
+    result = Plan()
+    verb = "decrypt" if decrypting else "encrypt"
+    for i, o, rel in _outputs(src, dst, decrypting, args.suffix, result):
+        if args.force:
+            result.todo.append((i, o, True))
+            continue
+        verdict, why = journal.judge(i, o, rel)
+        if verdict == "new":
+            result.todo.append((i, o, False))
+        elif verdict == "redo":
+            result.todo.append((i, o, True))
+            result.notes.append(f"re-{verb}ing {i.relative_to(src)}: {why}")
+        elif verdict == "refuse":
+            result.refused.append((i, why))
+        else:
+            result.done += 1
+    return result
 
 
 def _makedirs(folder: Path, mode: int) -> None:
@@ -42,17 +104,9 @@ def _makedirs(folder: Path, mode: int) -> None:
         path.mkdir(mode=mode, exist_ok=True)
 
 
-def _remove_stale_temp(out: Path) -> None:
-    """A run killed with -9 can leave `atomic_output`'s temporary file; remove exactly those."""
-    pattern = re.compile(rf"^\.{re.escape(out.name)}\.[a-z0-9_]{{8}}\.tmp$")
-    if out.parent.is_dir():
-        for leftover in out.parent.iterdir():
-            if pattern.match(leftover.name):
-                leftover.unlink(missing_ok=True)
-
-
 def run_tree(args: argparse.Namespace, decrypting: bool, kms: Any) -> int:
     src, dst = Path(args.src).resolve(), Path(args.dst).resolve()
+    check_suffix(args.suffix)
     if not src.is_dir():
         raise FileNotFoundError(f"{args.src} is not a folder")
     if dst == src or src in dst.parents:
@@ -60,33 +114,60 @@ def run_tree(args: argparse.Namespace, decrypting: bool, kms: Any) -> int:
     if args.workers < 1:
         raise UsageError("--workers must be at least 1")
     verb = "decrypt" if decrypting else "encrypt"
-    pairs, ignored = _plan(src, dst, decrypting, args.suffix)
-    todo = [(i, o) for i, o in pairs if args.force or not o.exists()]
-    skipped = len(pairs) - len(todo)
-    if args.dry_run:
-        for i, o in todo:
+    options = options_digest(verb=verb, context=args.context, key_id=getattr(args, "key_id", None),
+                             method=getattr(args, "method", None))  # fmt: skip
+    if args.dry_run:  # reads the journal, writes nothing: no lock, no folder
+        work = plan(src, dst, decrypting, args, Journal(dst, options))
+        for note in work.notes:
+            print(note, file=sys.stderr)
+        for i, o, _ in work.todo:
             print(f"would {verb} {i.relative_to(src)} -> {o}")
-        print(f"{verb}-dir (dry run): {len(todo)} to {verb}, {skipped} already done, {ignored} ignored",
-              file=sys.stderr)  # fmt: skip
+        for i, why in work.refused:
+            print(f"would refuse {i.relative_to(src)}: {why}", file=sys.stderr)
+        print(f"{verb}-dir (dry run): {len(work.todo)} to {verb}, {work.done} already done, "
+              f"{len(work.refused)} refused, {work.ignored} ignored", file=sys.stderr)  # fmt: skip
         return OK
-    client, codes, start = or_default(kms), [], time.perf_counter()
+    mode = 0o700 if decrypting else 0o755
+    _makedirs(dst, mode)
+    with tree_lock(dst, f"{verb}-dir"):
+        journal = Journal(dst, options)
+        try:
+            return _run(src, dst, decrypting, args, kms, plan(src, dst, decrypting, args, journal), journal, mode)
+        finally:
+            journal.compact(dst)
 
-    def one(pair: tuple[Path, Path]) -> None:
-        i, o = pair
-        _makedirs(o.parent, 0o700 if decrypting else 0o755)
-        _remove_stale_temp(o)
+
+def _run(src: Path, dst: Path, decrypting: bool, args: argparse.Namespace, kms: Any, work: Plan, journal: Journal,
+         mode: int) -> int:  # fmt: skip
+    verb = "decrypt" if decrypting else "encrypt"
+    client, codes, start = or_default(kms), [IO for _ in work.refused], time.perf_counter()
+
+    def one(item: tuple[Path, Path, bool]) -> None:
+        i, o, replace = item
+        _makedirs(o.parent, mode)
+        source = i.stat()  # before reading: a change during the run shows as a change next time
+        rel = o.relative_to(dst).as_posix()
+
+        def before_publish(out: os.stat_result) -> None:
+            journal.record(rel, source, out)
+
         if decrypting:
-            files.decrypt_file(i, o, encryption_context=args.context, overwrite=args.force, kms=client)
+            files.decrypt_file(i, o, encryption_context=args.context, overwrite=replace, kms=client,
+                               before_publish=before_publish)  # fmt: skip
         else:
-            files.encrypt_file(i, o, args.key_id, encryption_context=args.context, overwrite=args.force,
-                               kms=client, method=args.method)  # fmt: skip
+            files.encrypt_file(i, o, args.key_id, encryption_context=args.context, overwrite=replace,
+                               kms=client, method=args.method, before_publish=before_publish)  # fmt: skip
 
     from tqdm import tqdm
 
+    for note in work.notes:
+        tqdm.write(note, file=sys.stderr)
+    for i, why in work.refused:
+        tqdm.write(f"FAILED {i.relative_to(src)}: {why}", file=sys.stderr)
     disable = None if args.progress is None else not args.progress  # None: only on a terminal
-    with tqdm(total=len(todo), unit="file", file=sys.stderr, disable=disable) as bar, \
+    with tqdm(total=len(work.todo), unit="file", file=sys.stderr, disable=disable) as bar, \
             ThreadPoolExecutor(args.workers) as pool:  # fmt: skip
-        futures = {pool.submit(one, pair): pair for pair in todo}
+        futures = {pool.submit(one, item): item for item in work.todo}
         try:
             for future in as_completed(futures):
                 i, exc = futures[future][0], future.exception()
@@ -98,7 +179,7 @@ def run_tree(args: argparse.Namespace, decrypting: bool, kms: Any) -> int:
             pool.shutdown(cancel_futures=True)  # files in flight finish or vanish; none is partial
             raise
     took = time.perf_counter() - start
-    done = len(todo) - len(codes)
-    print(f"{verb}-dir: {done} {verb}ed, {skipped} skipped (already done), {len(codes)} failed, "
-          f"{ignored} ignored in {took:.1f} s ({done / took if took else 0:.0f} files/s)", file=sys.stderr)  # fmt: skip
+    done = len(work.todo) - (len(codes) - len(work.refused))
+    print(f"{verb}-dir: {done} {verb}ed, {work.done} skipped (already done), {len(codes)} failed, "
+          f"{work.ignored} ignored in {took:.1f} s ({done / took if took else 0:.0f} files/s)", file=sys.stderr)  # fmt: skip
     return max(codes, default=OK)
