@@ -27,7 +27,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from .errors import OutputExistsError as OutputExistsError  # re-exported (errors.py has them all)
+from .errors import NotARegularFileError as NotARegularFileError  # re-exported (errors.py has them all)
+from .errors import OutputExistsError as OutputExistsError
 from .processes import alive, host_tag
 
 PRIVATE = 0o600
@@ -41,7 +42,8 @@ _KINDS = {stat.S_IFIFO: "a FIFO (named pipe)", stat.S_IFCHR: "a character device
 def check_readable(src: str | os.PathLike[str]) -> Path:
     """Fail early, before any KMS call, if `src` is not a readable regular file; say what to do.
 
-    Devices and FIFOs are refused: /dev/zero never ends, and a FIFO blocks until a writer comes."""
+    Devices and FIFOs are refused (`NotARegularFileError`): /dev/zero never ends, and a FIFO blocks
+    until a writer comes."""
     path = Path(src)
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist; check the path (relative to {Path.cwd()}).")
@@ -73,8 +75,8 @@ def open_input(src: str | os.PathLike[str]) -> io.FileIO:
 def _check_regular(path: Path, info: os.stat_result) -> None:
     kind = stat.S_IFMT(info.st_mode)
     if kind != stat.S_IFREG:
-        raise OSError(f"{path} is not a regular file but {_KINDS.get(kind, 'a special file')}; give a file "
-                      "(on the command line, - reads stdin: `... - OUT < SOURCE`).")  # fmt: skip
+        raise NotARegularFileError(f"{path} is not a regular file but {_KINDS.get(kind, 'a special file')}; "
+                                   "give a file (on the command line, - reads stdin: `... - OUT < SOURCE`).")  # fmt: skip
 
 
 def check_writable(dst: str | os.PathLike[str], *, overwrite: bool) -> Path:

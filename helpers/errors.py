@@ -138,6 +138,16 @@ class OutputExistsError(KitError, FileExistsError):
         super().__init__(f"{path} {what}; pass overwrite=True to replace it.")
 
 
+class NotARegularFileError(KitError, OSError):
+    """An input is a FIFO, device or socket, not a file: refused, judged on the file opened, before
+    any KMS call (CLI exit 4; there, `-` reads stdin for a pipe)."""
+
+
+class TreeBusyError(KitError, FileExistsError):
+    """Another directory run holds the output tree's lock; nothing was written (CLI exit 4). The OS
+    drops the lock when that run ends, even by `kill -9`."""
+
+
 # --- Envelope files (helpers.envelope) -----------------------------------------------------------
 
 

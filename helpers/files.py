@@ -111,9 +111,9 @@ def encrypt_file(
 ) -> Path:
     """Encrypt a file: KMS Encrypt for small text (a PEM key), envelope encryption otherwise.
 
-    Raises before any KMS call if `src` cannot be read (or is not a regular file), if `dst`
-    exists and `overwrite` is false, or, with `method="direct"`, if `src` is not UTF-8 text or is
-    over 6144 bytes. `before_publish` sees the finished output's stat before it is put in place.
+    Raises before any KMS call if `src` cannot be read (`NotARegularFileError` for a FIFO or
+    device), if `dst` exists and `overwrite` is false, or, with `method="direct"`, if `src` is not
+    UTF-8 text or is over 6144 bytes. `before_publish` sees the finished output's stat before it is put in place.
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}, not {method!r}")

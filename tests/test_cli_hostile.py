@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from helpers import commands as cli
+from helpers import commands as cli, files
 from helpers.commands.journal import JOURNAL_NAME
 from helpers.commands.lock import tree_lock
+from helpers.errors import KitError, NotARegularFileError, TreeBusyError
 from tests.fixtures_kms import emulator, key_id  # noqa: F401 (pytest fixtures)
 from tests.test_envelope import kms  # noqa: F401 (a client that is closed at teardown)
 
@@ -66,6 +67,13 @@ def test_the_error_for_a_special_file_says_what_to_do(key_id, tmp_path, capsys):
     assert cli.run("decrypt", [DEVICES[0], str(tmp_path / "out")], kms=object()) == cli.IO
     err = capsys.readouterr().err
     assert "is not a regular file but a character device" in err and "- reads stdin" in err
+    with pytest.raises(NotARegularFileError, match="not a regular file but a character device") as info:
+        files.decrypt_file(DEVICES[0], tmp_path / "out", kms=object())  # the API: refused before any call
+    assert isinstance(info.value, OSError)  # what it replaces: `except OSError` still catches it
+    assert cli.exit_code(info.value, decrypting=True) == cli.IO
+    assert isinstance(info.value, KitError)  # so a notebook shows its class and message, not the frames
+    assert info.value._render_traceback_()[0].startswith("NotARegularFileError: ")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_tree_verbs_skip_a_fifo_and_say_so(kms, key_id, tmp_path, capsys):
@@ -171,6 +179,10 @@ def test_a_second_run_on_a_locked_tree_refuses_and_touches_nothing(key_id, tmp_p
     err = capsys.readouterr().err
     assert f"{enc} is in use by another encrypt-dir run (pid {os.getpid()}" in err and "wait for it" in err
     assert sorted(p.name for p in enc.iterdir()) == [".kms-workshop-lock"]
+    with tree_lock(enc, "encrypt-dir"), pytest.raises(TreeBusyError, match="in use by another decrypt-dir") as info:
+        with tree_lock(enc, "decrypt-dir"):
+            pass
+    assert isinstance(info.value, FileExistsError) and cli.exit_code(info.value, decrypting=True) == cli.IO
 
 
 HOLDER = """

@@ -171,7 +171,7 @@ def test_fault_control_needs_the_token_and_junk_does_not_consume_faults(emu: Emu
     assert status == 200 and answer["unavailable_next"] == 1
     for _ in range(5):  # unsigned and badly signed requests are refused without using up the fault
         assert send(emu, "/?Action=ListKeys")[0] == 400
-        assert send(emu, "/?" + urlencode(v1("ListKeys", secret="wrong")))[0] == 400
+        assert send(emu, "/?" + urlencode(v1("ListKeys", "not-the-secret")))[0] == 400
     assert emu.faults.unavailable_next == 1
     assert send(emu, "/?" + urlencode(v1("ListKeys")))[1]["Code"] == "ServiceUnavailableTemporary"
     assert send(emu, "/?" + urlencode(v1("ListKeys")))[0] == 200

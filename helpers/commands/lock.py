@@ -16,19 +16,21 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+from ..errors import TreeBusyError
+
 LOCK_NAME = ".kms-workshop-lock"
 _WINDOWS_LOCK_AT = 1 << 20  # lock a byte past the text, so that others can still read who holds it
 
 
 @contextlib.contextmanager
 def tree_lock(folder: Path, verb: str) -> Iterator[None]:
-    """Hold `folder`'s lock for the block; raise FileExistsError (exit 4) if another run has it."""
+    """Hold `folder`'s lock for the block; raise TreeBusyError (exit 4) if another run has it."""
     path = folder / LOCK_NAME
     fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o600)
     try:
         if not _try_lock(fd):
-            raise FileExistsError(f"{folder} is in use by another {verb} run ({_read(fd) or 'pid unknown'}); "
-                                  "wait for it to finish, or write to another folder.")  # fmt: skip
+            raise TreeBusyError(f"{folder} is in use by another {verb} run ({_read(fd) or 'pid unknown'}); "
+                                "wait for it to finish, or write to another folder.")  # fmt: skip
         left = _read(fd)
         if left:
             print(f"kms-workshop {verb}: taking over the lock of {folder}: the run that held it ({left}) "
