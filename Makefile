@@ -105,7 +105,7 @@ lock: env-dev ## re-pin constraints.txt from what is installed now, keeping the 
 
 LEARNER_STATE = $${KMS_WORKSHOP_STATE:-$$HOME/.kms-workshop/emulator.sqlite}
 reset: ## reset learner state, keep the venv: the emulator's keys, make serve's state, notebooks/work/
-	rm -f "$(LEARNER_STATE)" "$(LEARNER_STATE)-wal" "$(LEARNER_STATE)-shm" "$(LEARNER_STATE)-journal"
+	rm -f "$(LEARNER_STATE)" "$(LEARNER_STATE)-wal" "$(LEARNER_STATE)-shm" "$(LEARNER_STATE)-journal" "$(LEARNER_STATE)-accesskey"
 	rm -rf .kms-workshop notebooks/work
 	@echo "Learner state removed; restart the notebooks' kernels. The venv is kept."
 

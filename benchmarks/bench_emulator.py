@@ -52,19 +52,30 @@ s.serve_forever()
 """
 
 
+# endpoint -> the AccessKey pair its server printed (the emulator's second line); the floor server
+# checks no signature, so any pair does there.
+_PAIRS: dict[str, tuple[str, str]] = {}
+
+
 @contextmanager
-def serve(args: list[str]) -> Iterator[tuple[str, psutil.Process]]:
+def serve(args: list[str], *, prints_pair: bool = False) -> Iterator[tuple[str, psutil.Process]]:
     proc = subprocess.Popen([sys.executable, *args], cwd=ROOT, stdout=subprocess.PIPE, text=True)
     try:
         endpoint = proc.stdout.readline().strip() if proc.stdout else ""
+        if prints_pair and proc.stdout:
+            fields = dict(field.split("=", 1) for field in proc.stdout.readline().split())
+            _PAIRS[endpoint] = (fields["AccessKeyId"], fields["AccessKeySecret"])
         yield endpoint, psutil.Process(proc.pid)
     finally:
         proc.terminate()
         proc.wait(10)
+        if proc.stdout:
+            proc.stdout.close()
 
 
 def client(endpoint: str) -> AcsClient:
-    acs = AcsClient("testid", "testsecret", "cn-hangzhou", proxy={"http": None, "https": None})
+    key_id, secret = _PAIRS.get(endpoint, ("testid", "testsecret"))
+    acs = AcsClient(key_id, secret, "cn-hangzhou", proxy={"http": None, "https": None})
     acs.add_endpoint("cn-hangzhou", "Kms", endpoint)
     return acs
 
@@ -128,7 +139,7 @@ def throughput(endpoint: str, key_id: str, seconds: float) -> tuple[float, int]:
 
 
 def main() -> int:
-    with serve(["-m", "helpers.emulator"]) as (endpoint, process), serve(["-c", _FLOOR_SERVER]) as (floor_endpoint, _):
+    with serve(["-m", "helpers.emulator"], prints_pair=True) as (endpoint, process), serve(["-c", _FLOOR_SERVER]) as (floor_endpoint, _):
         key_id = call(client(endpoint), CreateKeyRequest())["KeyMetadata"]["KeyId"]
         emulator, floor = latencies([endpoint, floor_endpoint], key_id)
         rate, failed = throughput(endpoint, key_id, THROUGHPUT_SECONDS)

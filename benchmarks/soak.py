@@ -53,7 +53,8 @@ class EmulatorProcess:
     """``python -m helpers.emulator`` on a loopback port; ``kill()`` is SIGKILL, no clean-up."""
 
     def __init__(self, state: Path | None, *extra: str) -> None:
-        args = [sys.executable, "-m", "helpers.emulator", "--host", LOOPBACK, "--port", "0", *extra]
+        # --test-account: the documented pair, which client() signs with (a loopback-only harness).
+        args = [sys.executable, "-m", "helpers.emulator", "--host", LOOPBACK, "--port", "0", "--test-account", *extra]
         if state is not None:
             args += ["--state", str(state)]
         self.proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -27,8 +27,7 @@ DEFAULT_REGION = "cn-hangzhou"
 # The classic SDK resolves only regions whose first segment is one of these; anything else
 # would fall through to a Location-service network lookup (docs/sdk-behaviour.md, Region ids).
 _REGION = re.compile(r"^(cn|ap|eu|rus|us|me)-[a-z0-9-]+$")
-# The emulator's built-in test account: the pair of the docs' signature example (docs/emulator.md).
-EMULATOR_ACCESS_KEY = ("testid", "testsecret")
+EMULATOR_ACCESS_KEY = credentials.EMULATOR_ACCESS_KEY  # the documented test pair (docs/emulator.md)
 
 _lock = threading.Lock()
 _servers: dict[tuple[str, str], Any] = {}
@@ -53,14 +52,17 @@ def connect(
         session: the recording to serve with the replay backend (a notebook's stem, such as
             ``"01_create_key"``); ignored by the other backends.
         endpoint: an endpoint URL to use instead of the backend's own (also
-            ``KMS_WORKSHOP_ENDPOINT``), e.g. a standalone emulator or a recording proxy.
+            ``KMS_WORKSHOP_ENDPOINT``), e.g. a standalone emulator or a recording proxy. A standalone
+            emulator's pair comes from ``KMS_WORKSHOP_ACCESS_KEY_ID``/``_SECRET`` (the second line
+            ``serve`` prints), else the documented test pair (``serve --test-account``).
         retry: the retry policy for idempotent calls.
         learner: whose namespace `helpers.workshop` uses (`alias/kms-workshop/<learner>/`); else
             ``KMS_WORKSHOP_LEARNER``, else the login name. The replay backend uses the recording's.
         verbose: print which backend, region, endpoint and credential source are in use.
 
     Raises:
-        ConfigError: unknown backend, bad region, no credentials for the cloud, or no recording.
+        ConfigError: unknown backend, bad region, no credentials for the cloud, no recording, or an
+            emulator state file that cannot be used (the message says why and what to do).
     """
     name = _choose_backend(backend)
     region_id = _choose_region(region)
@@ -72,16 +74,23 @@ def connect(
     if name == "cloud":
         source = credentials.resolve()
         endpoint = endpoint or f"https://kms.{region_id}.aliyuncs.com"
+    elif endpoint is not None:
+        source = credentials.emulator_endpoint_pair(name)
     else:
-        source = credentials.CredentialSource(credentials.FixedPairProvider(*EMULATOR_ACCESS_KEY), "")
-        if endpoint is None:
-            in_process = True
-            endpoint, ca_bundle, recorded_learner = _local_server(name, session)
-            if ca_bundle:
-                os.environ.setdefault("ALIBABA_CLOUD_CA_BUNDLE", ca_bundle)
-            if name == "replay" and learner is None and recorded_learner:
-                who = recorded_learner
-        source = credentials.CredentialSource(source.provider, f"{name} test account (testid)")
+        in_process = True
+        server = _local_server(name, session)
+        endpoint = server.endpoint
+        if getattr(server, "ca_bundle", None):
+            os.environ.setdefault("ALIBABA_CLOUD_CA_BUNDLE", server.ca_bundle)
+        recorded_learner = getattr(server, "learner", None)
+        if name == "replay" and learner is None and recorded_learner:
+            who = recorded_learner
+        if name == "emulator":
+            # The in-process emulator accepts only its state file's own pair (emulator/access_keys.py).
+            pair = credentials.FixedPairProvider(server.access_key_id, server.access_key_secret)
+            source = credentials.CredentialSource(pair, f"emulator AccessKey of its state file ({server.access_key_id})")
+        else:
+            source = credentials.emulator_endpoint_pair(name)
     info = Connection(name, region_id, endpoint, source.description, who, in_process)
     acs = AcsClient(
         # Placeholders: the real signer below replaces the SDK's. The pair must be non-empty only
@@ -146,8 +155,8 @@ def emulator_state_path() -> Path:
     return Path(env) if env else Path.home() / ".kms-workshop" / "emulator.sqlite"
 
 
-def _local_server(backend: str, session: str | None) -> tuple[str, str | None, str | None]:
-    """Start (once per process) the in-process emulator or replay stub and return its endpoint."""
+def _local_server(backend: str, session: str | None) -> Any:
+    """Start (once per process) the in-process emulator or replay stub and return it."""
     if backend == "emulator":
         state = emulator_state_path()
         key = ("emulator", str(state))
@@ -170,15 +179,20 @@ def _local_server(backend: str, session: str | None) -> tuple[str, str | None, s
             server = _start(backend, Path(key[1]))
             _servers[key] = server
             atexit.register(server.stop)
-    return server.endpoint, getattr(server, "ca_bundle", None), getattr(server, "learner", None)
+    return server
 
 
 def _start(backend: str, path: Path) -> Any:
     if backend == "emulator":
-        from .emulator import Emulator
+        from .emulator import Emulator, StateFileError
 
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        return Emulator(state_path=path).start()
+        # The emulator makes missing folders itself, each 0700 whatever the umask.
+        try:
+            return Emulator(state_path=path).start()
+        except StateFileError as exc:
+            where = "KMS_WORKSHOP_STATE" if os.environ.get("KMS_WORKSHOP_STATE") else "the default state file"
+            raise ConfigError(f"{exc} (The in-process emulator's state file comes from {where}; "
+                              "set KMS_WORKSHOP_STATE to use another.)") from exc  # fmt: skip
     from .replay import ReplayServer
 
     return ReplayServer(path).start()

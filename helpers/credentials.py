@@ -18,6 +18,12 @@ from aliyunsdkcore.auth.signers.signer import Signer
 
 from .errors import ConfigError
 
+#: The emulator's documented test pair (the docs' signature example, docs/emulator.md): what an
+#: emulator started in memory or with `serve --test-account` accepts.
+EMULATOR_ACCESS_KEY = ("testid", "testsecret")
+#: A standalone emulator's pair, as its second output line prints it; read for the emulator backend only.
+EMULATOR_ENV_PAIR = ("KMS_WORKSHOP_ACCESS_KEY_ID", "KMS_WORKSHOP_ACCESS_KEY_SECRET")
+
 _ENV_PAIRS = (
     ("ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET", "ALIBABA_CLOUD_SECURITY_TOKEN"),
     ("ALIYUN_ACCESS_KEY_ID", "ALIYUN_ACCESS_KEY_SECRET", "ALIYUN_SECURITY_TOKEN"),
@@ -80,6 +86,25 @@ class ProviderSigner(Signer):
         header = request.get_signed_header(region_id, key_id, secret)
         url = request.get_url(region_id, key_id, secret)
         return header, url
+
+
+def emulator_endpoint_pair(backend: str) -> CredentialSource:
+    """The pair for an emulator (or replay stub) at an endpoint the kit did not start itself.
+
+    `KMS_WORKSHOP_ACCESS_KEY_ID`/`_SECRET` for the emulator backend (what `serve` prints on its second
+    line); else the documented test pair, which an in-memory `Emulator()` or `serve --test-account`
+    accepts. Never consulted for the cloud: these variables are not cloud credentials.
+    """
+    id_var, secret_var = EMULATOR_ENV_PAIR
+    key_id, secret = os.environ.get(id_var), os.environ.get(secret_var)
+    if backend == "emulator" and (key_id or secret):
+        if not (key_id and secret):
+            raise ConfigError(
+                f"Only one of {id_var} and {secret_var} is set; set both (the second line `serve` prints), "
+                "or neither."
+            )
+        return CredentialSource(FixedPairProvider(key_id, secret), f"environment ({id_var})")
+    return CredentialSource(FixedPairProvider(*EMULATOR_ACCESS_KEY), f"{backend} test account ({EMULATOR_ACCESS_KEY[0]})")
 
 
 def cli_config_path() -> Path:

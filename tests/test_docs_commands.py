@@ -177,18 +177,21 @@ def test_make_serve_prints_endpoint_and_pair():
             os.killpg(proc.pid, signal.SIGKILL)
             proc.communicate(timeout=20)
     text = "".join(lines)
-    assert "http://127.0.0.1:" in text and "testid" in text, text
+    assert "http://127.0.0.1:" in text and re.search(r"^AccessKeyId=\S+ AccessKeySecret=\S+$", text, re.M), text
 
 
 @pytest.mark.parametrize("cmd", [
     [sys.executable, "-m", "helpers", "serve", "--port", "0"],
     [sys.executable, "-m", "helpers.emulator", "--port", "0"],
 ])
-def test_serve_commands_start_and_answer(cmd, tmp_path):
+def test_serve_commands_start_and_answer(cmd, tmp_path, monkeypatch):
     proc = subprocess.Popen([*cmd, "--state", str(tmp_path / "s.sqlite")], cwd=REPO, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     try:
         endpoint = proc.stdout.readline().strip()
+        pair = dict(field.split("=", 1) for field in proc.stdout.readline().split())  # the state file's own pair
+        monkeypatch.setenv("KMS_WORKSHOP_ACCESS_KEY_ID", pair["AccessKeyId"])
+        monkeypatch.setenv("KMS_WORKSHOP_ACCESS_KEY_SECRET", pair["AccessKeySecret"])
         with helpers.connect("emulator", endpoint=endpoint) as kms:
             assert "cn-hangzhou" in kms.describe_regions()
     finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import signal
 import subprocess
@@ -37,8 +38,10 @@ def test_cli_prints_endpoint_first_and_exits_cleanly(tmp_path: Path, sig: signal
     try:
         assert proc.stdout is not None
         assert re.fullmatch(r"http://127\.0\.0\.1:\d+", proc.stdout.readline().strip())
-        second = proc.stdout.readline()
-        assert "testid" in second and "testsecret" in second
+        second = re.fullmatch(r"AccessKeyId=(\S+) AccessKeySecret=(\S+)", proc.stdout.readline().strip())
+        assert second is not None  # scripts parse this line
+        kept = json.loads(Path(f"{state}-accesskey").read_text())  # the state file's own pair, not the public one
+        assert second.groups() == (kept["AccessKeyId"], kept["AccessKeySecret"]) and kept["AccessKeyId"] != "testid"
     finally:
         proc.send_signal(sig)
         out, err = proc.communicate(timeout=10)

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from helpers.emulator import Emulator
+from helpers.emulator.statefile import StateFileError
 from helpers.emulator.store import Store
 from tests.conftest import emulator_call_with, emulator_client_for
 
@@ -38,7 +39,7 @@ def test_store_refuses_a_directory_others_can_write(tmp_path: Path) -> None:
     shared = tmp_path / "shared"
     shared.mkdir()
     os.chmod(shared, 0o777)
-    with pytest.raises(PermissionError):
+    with pytest.raises(StateFileError, match="writable by others"):
         Store(shared / "state.sqlite")
 
 

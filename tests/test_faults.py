@@ -23,7 +23,7 @@ import pytest
 
 import helpers
 from helpers import errors
-from helpers.emulator import Emulator
+from helpers.emulator import DEFAULT_ACCOUNTS, Emulator
 from helpers.retry import RetryPolicy
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
@@ -67,7 +67,7 @@ def test_faults_verification_notices_a_loss() -> None:
 
 def test_faults_integrity_check_reports_a_corrupt_file(tmp_path: Path) -> None:
     state = tmp_path / "state.sqlite"
-    with Emulator(state) as emu:
+    with Emulator(state, accounts=DEFAULT_ACCOUNTS) as emu:  # soak.client signs with the test pair
         kms = soak.client(emu.endpoint)
         for _ in range(30):
             kms.create_key(description="x" * 2000)

@@ -6,5 +6,6 @@ Self-contained: nothing here imports the rest of ``helpers`` (the dependency poi
 from .auth import DEFAULT_ACCOUNTS, Account
 from .responses import ACTIONS
 from .app import Emulator
+from .statefile import StateFileError
 
-__all__ = ["ACTIONS", "DEFAULT_ACCOUNTS", "Account", "Emulator"]
+__all__ = ["ACTIONS", "DEFAULT_ACCOUNTS", "Account", "Emulator", "StateFileError"]

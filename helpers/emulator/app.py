@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
 
-from . import models
+from . import access_keys, models
 from .auth import DEFAULT_ACCOUNTS, Account, Authenticator
 from .backend import KmsBackend
 from .entropy import OS, Entropy
@@ -36,10 +36,17 @@ class Emulator:
         """`seed` makes a run reproducible, for recordings only: ids, key material, IVs and data keys
         come from a generator seeded with it (see entropy.py), and the dates the emulator writes
         (CreationDate, DeleteDate) stand still at RECORDING_TIME. Signatures are still checked
-        against the real clock, which the client's Timestamp follows."""
-        self.accounts = list(accounts) if accounts is not None else list(DEFAULT_ACCOUNTS)
-        if not self.accounts:
+        against the real clock, which the client's Timestamp follows.
+
+        `accounts` is the AccessKey table. Without it, an emulator on a state file accepts only
+        that file's own pair (access_keys.py, read or made at start()), so that other local users,
+        who can reach the loopback port too, cannot use the learner's keys. In memory, or seeded,
+        it accepts the documented test pairs (DEFAULT_ACCOUNTS): tests and recordings need them,
+        and a seeded emulator's key material follows from its seed, so it has nothing private."""
+        if accounts is not None and not list(accounts):
             raise ValueError("at least one account is needed")
+        self._own_pair = accounts is None and state_path is not None and seed is None
+        self.accounts: list[Account] = [] if self._own_pair else list(accounts or DEFAULT_ACCOUNTS)
         self.host, self.port, self.tls, self.region = host, port, tls, region
         self.clock = clock or models.utc_now
         self.entropy = Entropy(seed) if seed is not None else OS
@@ -57,11 +64,21 @@ class Emulator:
 
     @property
     def access_key_id(self) -> str:
-        return self.accounts[0].access_key_id
+        return self._first_account().access_key_id
 
     @property
     def access_key_secret(self) -> str:
-        return self.accounts[0].access_key_secret
+        return self._first_account().access_key_secret
+
+    @property
+    def access_key_file(self) -> Path | None:
+        """Where the state file's own pair is kept, if this emulator uses one."""
+        return access_keys.pair_file(self.state_path) if self._own_pair and self.state_path is not None else None
+
+    def _first_account(self) -> Account:
+        if not self.accounts:
+            raise RuntimeError("the state file's AccessKey pair is read when the emulator starts; call start() first")
+        return self.accounts[0]
 
     @property
     def endpoint(self) -> str:
@@ -76,6 +93,13 @@ class Emulator:
         if self._server is not None:
             return self
         self._store = Store(self.state_path)
+        try:
+            if self._own_pair and self.state_path is not None:
+                self.accounts = [access_keys.for_state(self.state_path)]
+        except BaseException:
+            self._store.close()
+            self._store = None
+            raise
         backend = KmsBackend(self._store, self.data_clock, self.entropy)
         gateway = Gateway(backend, Authenticator(self.accounts, self.clock), self.faults, self.region,
                           control_token=self.control_token, allowed_hosts=frozenset({self.host}))  # fmt: skip

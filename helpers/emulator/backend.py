@@ -43,6 +43,10 @@ class KmsBackend:
             # Deletion is lazy: a key past its DeleteDate disappears the first time anyone looks.
             with self.store.transaction():
                 self.store.delete_key(scope, key_id)
+            # The deleted key's material must not outlive it in this process either.
+            for cached, (owner, _) in list(self._versions.items()):
+                if cached[0] == scope and owner == key_id:
+                    self._versions.pop(cached, None)
             raise errors.KeyNotFound()
         return key
 

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import signal
 import sys
 import threading
 from types import FrameType
 
+from . import access_keys
+from .auth import DEFAULT_ACCOUNTS, Account
 from .faults import parse_qps
 from .responses import ACTIONS
 from .app import Emulator
+from .statefile import StateFileError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -22,6 +26,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--tls", action="store_true", help="serve HTTPS with a freshly generated local CA")
     parser.add_argument("--qps-limit", default=None, help="per-account limit: an integer, 'real' (750) or 'off'")
     parser.add_argument("--unavailable-every", type=int, default=None, help="answer every Nth request with 503")
+    parser.add_argument("--test-account", action="store_true",
+                        help="accept the documented test pairs (testid/testsecret, ...) instead of a generated "
+                             "pair: for tests and the signature example; anyone who reaches the port can use them")  # fmt: skip
     parser.add_argument("--list-actions", action="store_true", help="print the supported actions and exit")
     return parser
 
@@ -36,6 +43,14 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    accounts: list[Account] | None = None  # with --state: the state file's own pair (access_keys.py)
+    if args.test_account:
+        accounts = list(DEFAULT_ACCOUNTS)
+        if not _is_loopback(args.host):
+            print(f"warning: --test-account on {args.host}: anyone who can reach this port can use the emulator "
+                  "with the public pair testid/testsecret.", file=sys.stderr)  # fmt: skip
+    elif args.state is None:
+        accounts = [access_keys.generate()]  # in memory: a fresh pair per run
     stop = threading.Event()
 
     def _on_signal(signum: int, _frame: FrameType | None) -> None:
@@ -43,17 +58,34 @@ def main(argv: list[str] | None = None) -> int:
 
     previous = {s: signal.signal(s, _on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        with Emulator(args.state, host=args.host, port=args.port, tls=args.tls, region=args.region,
-                      qps_limit=qps, unavailable_every=args.unavailable_every) as emu:  # fmt: skip
-            # The endpoint is the FIRST line: scripts and `make lab` read it from there.
+        emu = Emulator(args.state, host=args.host, port=args.port, tls=args.tls, region=args.region,
+                       accounts=accounts, qps_limit=qps, unavailable_every=args.unavailable_every)  # fmt: skip
+        try:
+            emu.start()
+        except StateFileError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        with emu:
+            # The endpoint is the FIRST line and the pair the SECOND: scripts read them from there.
             print(emu.endpoint)
             print(f"AccessKeyId={emu.access_key_id} AccessKeySecret={emu.access_key_secret}")
             if emu.ca_bundle:
                 print(f"CA bundle: {emu.ca_bundle}  (AcsClient(verify=...) or ALIBABA_CLOUD_CA_BUNDLE)")
-            print(f"state: {args.state or 'in memory'}; stop with Ctrl+C", flush=True)
+            pair = ("the documented test pairs" if args.test_account else
+                    f"pair kept in {emu.access_key_file}" if emu.access_key_file else "a new pair for this run")  # fmt: skip
+            print(f"state: {args.state or 'in memory'} ({pair}); stop with Ctrl+C", flush=True)
             while not stop.wait(0.5):
                 pass
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return 0
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to any interface

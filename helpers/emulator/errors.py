@@ -203,3 +203,13 @@ def all_error_classes() -> list[type[KmsApiError]]:
             if not sub.__name__.startswith("_"):
                 found.append(sub)
     return sorted(found, key=lambda c: c.code)
+
+
+class StateStorageFull(ServiceUnavailableTemporary):
+    """Emulator-only cause of the service's 503: the SQLite state file could not grow (SQLITE_FULL).
+
+    [I] The service answers 503 ServiceUnavailableTemporary when it cannot serve for a while; a full
+    disk is that for a local emulator, and the call succeeds again once space is freed."""
+
+    default_message = ("Service Unavailable Temporary. The emulator's state file cannot grow: "
+                       "its disk is full. Free some space, then retry.")  # fmt: skip
