@@ -47,3 +47,32 @@ def test_cli_prints_endpoint_first_and_exits_cleanly(tmp_path: Path, sig: signal
         out, err = proc.communicate(timeout=10)
     assert proc.returncode == 0, err
     assert "Traceback" not in err and state.exists()
+
+
+def test_cli_prints_the_fault_control_token_that_works(tmp_path: Path) -> None:
+    import http.client
+
+    proc = subprocess.Popen([sys.executable, "-m", "helpers.emulator", "--test-account"],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        endpoint = proc.stdout.readline().strip()
+        proc.stdout.readline()
+        control = re.fullmatch(r"fault control: POST (\S+)/-/faults with header x-kms-emulator-control: (\S+)",
+                               proc.stdout.readline().strip())  # fmt: skip
+        assert control is not None and control.group(1) == endpoint
+        host, port = endpoint.split("//")[1].rsplit(":", 1)
+        answers = []
+        for token in ("", "wrong", control.group(2)):
+            conn = http.client.HTTPConnection(host, int(port), timeout=10)
+            try:
+                conn.request("POST", "/-/faults", body=b"qps_limit=3",
+                             headers={"Content-Type": "application/x-www-form-urlencoded", "x-kms-emulator-control": token})  # fmt: skip
+                response = conn.getresponse()
+                answers.append((response.status, json.loads(response.read())))
+            finally:
+                conn.close()
+        assert [s for s, _ in answers] == [403, 403, 200] and answers[2][1]["qps_limit"] == 3
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=10)

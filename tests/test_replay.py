@@ -21,7 +21,7 @@ from aliyunsdkkms.request.v20160120.DescribeKeyRequest import DescribeKeyRequest
 from aliyunsdkkms.request.v20160120.EncryptRequest import EncryptRequest
 
 import helpers
-from helpers.emulator import Emulator
+from helpers.emulator import DEFAULT_ACCOUNTS, Emulator
 from helpers.replay import ACCOUNT_PLACEHOLDER, Cassette, Interaction, Recorder, ReplayServer, Request, Response
 from helpers.replay.cassette import digest, is_digest
 
@@ -68,7 +68,7 @@ def scenario(acs: AcsClient) -> list[dict[str, Any]]:
 def recorded(tmp_path: Path) -> tuple[Path, list[dict[str, Any]]]:
     """A cassette recorded from a fresh emulator, and what the client saw while recording."""
     path = tmp_path / "cassettes" / "demo.yaml"
-    with Emulator(state_path=tmp_path / "state.sqlite") as upstream, \
+    with Emulator(state_path=tmp_path / "state.sqlite", accounts=DEFAULT_ACCOUNTS) as upstream, \
             Recorder(upstream.endpoint, path, notebook="demo") as rec:
         seen = scenario(sdk_client(rec.endpoint))
     return path, seen
@@ -287,3 +287,30 @@ def test_recorder_forwards_but_does_not_record_non_api_requests(tmp_path: Path):
             opener.open(rec.endpoint + "/", timeout=5)
         assert b"RequestId" in info.value.read()  # the upstream's own answer came back
         assert rec.interactions == []
+
+
+def _raw_post(endpoint: str, body: bytes, content_type: str = "application/x-www-form-urlencoded") -> tuple[int, dict[str, Any]]:
+    import http.client
+
+    conn = http.client.HTTPConnection(endpoint.split("//")[1], timeout=10)
+    try:
+        conn.request("POST", "/?Action=DescribeKey", body=body, headers={"Content-Type": content_type})
+        response = conn.getresponse()
+        return response.status, json.loads(response.read())
+    finally:
+        conn.close()
+
+
+def test_replay_unreadable_requests_get_4xx_in_the_service_error_shape(monkeypatch):
+    """A non-UTF-8 form body used to answer 500 with the exception's text."""
+    keys = {"RequestId", "HostId", "Code", "Message", "HttpStatus", "Recommend"}
+    with ReplayServer(_cassette(Response(200, {"RequestId": "r1"}))) as stub:
+        status, body = _raw_post(stub.endpoint, b"KeyId=\xff\xfe")
+        assert (status, body["Code"], body["HttpStatus"]) == (400, "ParseRequestParameterException", 400)
+        assert set(body) == keys and "UnicodeDecodeError" not in body["Message"]
+        status, body = _raw_post(stub.endpoint, b"KeyId=nope")
+        assert (status, body["Code"]) == (400, "Replay.NoMatch") and set(body) == keys
+        monkeypatch.setattr(Request, "from_wire", staticmethod(lambda params: 1 / 0))
+        status, body = _raw_post(stub.endpoint, b"KeyId=x")
+        assert (status, body["Code"]) == (500, "Replay.InternalError") and set(body) == keys
+        assert "ZeroDivisionError" not in body["Message"]  # details go to the log, not to the client

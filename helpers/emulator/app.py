@@ -105,7 +105,7 @@ class Emulator:
                           control_token=self.control_token, allowed_hosts=frozenset({self.host}))  # fmt: skip
         context = None
         if self.tls:
-            from .tls import server_context  # trustme only needed in TLS mode
+            from .tls import server_context  # the x509 code is loaded only in TLS mode
 
             self._tmp = tempfile.mkdtemp(prefix="kms-emulator-")  # 0700
             context, bundle = server_context(Path(self._tmp), self.sni_seen.append)

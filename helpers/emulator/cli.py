@@ -71,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"AccessKeyId={emu.access_key_id} AccessKeySecret={emu.access_key_secret}")
             if emu.ca_bundle:
                 print(f"CA bundle: {emu.ca_bundle}  (AcsClient(verify=...) or ALIBABA_CLOUD_CA_BUNDLE)")
+            print(f"fault control: POST {emu.endpoint}/-/faults with header x-kms-emulator-control: {emu.control_token}")
             pair = ("the documented test pairs" if args.test_account else
                     f"pair kept in {emu.access_key_file}" if emu.access_key_file else "a new pair for this run")  # fmt: skip
             print(f"state: {args.state or 'in memory'} ({pair}); stop with Ctrl+C", flush=True)

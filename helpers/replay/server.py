@@ -2,34 +2,49 @@
 
 Both serve `POST /?<params>` (the classic SDK's shape: every parameter in the query string, empty
 body; a form body is accepted too), bind to 127.0.0.1 only, answer on keep-alive connections from
-a thread per connection, and send the status line, headers and body in ONE write: two writes cost
-~44 ms per call (Nagle + delayed ACK, see docs/sdk-behaviour.md).
+a thread per connection under the emulator's limits (helpers/httpwire.py, helpers/httpguard.py),
+and send the status line, headers and body in ONE write: two writes cost ~44 ms per call
+(Nagle + delayed ACK, see docs/sdk-behaviour.md).
 """
 
 from __future__ import annotations
 
 import json
-import socket
+import logging
 import threading
 import time
 import uuid
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.client import HTTPMessage
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from helpers.httpguard import GuardedHandler, GuardedHTTPServer
+from helpers.httpwire import Head, Limits
+
 from .cassette import Cassette, Interaction, Request
 
 NO_MATCH_CODE = "Replay.NoMatch"
+BAD_REQUEST_CODE = "ParseRequestParameterException"  # the service's code for a request it cannot parse
+HOST_ID = "replay.127.0.0.1"
+_log = logging.getLogger(__name__)
 _REASONS = {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found", 500: "Internal Server Error"}
+
+
+class BadRequestError(Exception):
+    """A request the stub cannot read: answered 400 in the service's error shape."""
 
 
 def wire_params(path: str, body: bytes, content_type: str) -> dict[str, str]:
     """Query parameters, then form-body parameters (the body wins on a clash)."""
     params = dict(parse_qsl(urlsplit(path).query, keep_blank_values=True))
     if body and "x-www-form-urlencoded" in content_type:
-        params.update(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise BadRequestError("The form body is not UTF-8.") from exc
+        params.update(parse_qsl(text, keep_blank_values=True))
     return params
 
 
@@ -43,12 +58,59 @@ def http_response(status: int, body: bytes, content_type: str = "application/jso
     return head + body
 
 
-class LoopbackServer:
-    """A threaded HTTP server on 127.0.0.1 that hands each request to `handle()`."""
+def error_response(status: int, code: str, message: str) -> bytes:
+    """An error the stub itself makes, in the service's JSON shape (the SDKs read Code and Message)."""
+    request_id = str(uuid.uuid4()).upper()
+    body = {
+        "RequestId": request_id, "HostId": HOST_ID, "Code": code, "Message": message, "HttpStatus": status,
+        "Recommend": f"https://api.aliyun.com/troubleshoot?q={code}&product=Kms&requestId={request_id}",
+    }  # fmt: skip
+    return http_response(status, json.dumps(body, ensure_ascii=False).encode("utf-8"))
 
-    def __init__(self, port: int = 0) -> None:
+
+class _Handler(GuardedHandler):
+    """One connection: requests are framed by helpers.httpwire, under helpers.httpguard's limits."""
+
+    server: _Server
+
+    def serve(self, head: Head, body: bytes) -> None:
+        if head.method not in ("GET", "POST"):
+            self.wfile.write(error_response(403, "UnsupportedHTTPMethod", f"{head.method} is not supported."))
+            return
+        headers = HTTPMessage()  # case-insensitive, keeps each name as sent (the recorder forwards them)
+        for name, value in head.fields:
+            headers[name] = value
+        try:
+            data = self.server.owner.handle(head.method, head.target, headers, body)
+        except BadRequestError as exc:
+            data = error_response(400, BAD_REQUEST_CODE, str(exc))
+        except Exception:  # answer the client instead of hanging it; the details go to the log only
+            _log.exception("replay stub failed on %s %s", head.method, head.target[:200])
+            data = error_response(500, "Replay.InternalError", "The replay stub failed; see its log.")
+        self.wfile.write(data)  # one write: status line, headers and body together
+
+    def reject(self, message: str) -> None:
+        data = error_response(400, BAD_REQUEST_CODE, message)
+        self.wfile.write(data.replace(b"Connection: keep-alive", b"Connection: close", 1))
+
+
+class _Server(GuardedHTTPServer):
+    def __init__(self, owner: LoopbackServer, port: int, limits: Limits | None) -> None:
+        self.owner = owner
+        super().__init__(("127.0.0.1", port), _Handler, limits)
+
+
+class LoopbackServer:
+    """A threaded HTTP server on 127.0.0.1 that hands each request to `handle()`.
+
+    `limits` bound what one client may make it hold (see helpers/httpwire.py): the same as the
+    emulator's unless given.
+    """
+
+    def __init__(self, port: int = 0, *, limits: Limits | None = None) -> None:
         self._port = port
-        self._httpd: ThreadingHTTPServer | None = None
+        self.limits = limits
+        self._httpd: _Server | None = None
         self._thread: threading.Thread | None = None
 
     def handle(self, method: str, path: str, headers: Any, body: bytes) -> bytes:
@@ -67,35 +129,7 @@ class LoopbackServer:
     def start(self) -> Any:
         if self._httpd is not None:
             return self
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"  # keep-alive: the SDK pools its connections
-
-            def setup(self) -> None:
-                super().setup()
-                # Belt and braces with the single write below: never wait on Nagle.
-                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-            def _serve(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                try:
-                    data = owner.handle(self.command, self.path, self.headers, body)
-                except Exception as exc:  # noqa: BLE001 - answer the client instead of hanging it
-                    data = http_response(500, json.dumps({
-                        "RequestId": str(uuid.uuid4()), "HostId": "127.0.0.1",
-                        "Code": "Replay.InternalError", "Message": f"{type(exc).__name__}: {exc}",
-                    }).encode())
-                self.wfile.write(data)  # one write: status line, headers and body together
-
-            do_POST = do_GET = _serve  # noqa: N815 (stdlib names)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", self._port), Handler)
-        self._httpd.daemon_threads = True
+        self._httpd = _Server(self, self._port, self.limits)
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, args=(0.05,), name=type(self).__name__, daemon=True
         )
@@ -106,7 +140,7 @@ class LoopbackServer:
         httpd, self._httpd = self._httpd, None
         if httpd is not None:
             httpd.shutdown()
-            httpd.server_close()
+            httpd.server_close()  # also wakes idle keep-alive connections, so their threads end
 
     def __enter__(self) -> Any:
         return self.start()
@@ -134,8 +168,9 @@ class ReplayServer(LoopbackServer):
     names the cassette, the closest recorded request, the parameters that differ and `make record`.
     """
 
-    def __init__(self, cassette: str | Path | Cassette, *, port: int = 0, strict: bool = False) -> None:
-        super().__init__(port)
+    def __init__(self, cassette: str | Path | Cassette, *, port: int = 0, strict: bool = False,
+                 limits: Limits | None = None) -> None:  # fmt: skip
+        super().__init__(port, limits=limits)
         self.cassette = cassette if isinstance(cassette, Cassette) else Cassette.load(cassette)
         self.strict = strict
         self.served: list[Served] = []
@@ -207,13 +242,7 @@ class ReplayServer(LoopbackServer):
         return " ".join(lines)
 
     def _no_match(self, request: Request) -> bytes:
-        body = {
-            "RequestId": str(uuid.uuid4()).upper(),
-            "HostId": "replay.127.0.0.1",
-            "Code": NO_MATCH_CODE,
-            "Message": self.no_match_message(request),
-        }
-        return http_response(400, json.dumps(body, ensure_ascii=False).encode("utf-8"))
+        return error_response(400, NO_MATCH_CODE, self.no_match_message(request))
 
 
 def _display_path(path: Path) -> str:
