@@ -71,6 +71,7 @@ class Gateway:
         self.backend, self.auth, self.faults, self.region = backend, auth, faults, region
         self.control_token = control_token or secrets.token_urlsafe(24)
         self.allowed_hosts = frozenset(h.lower() for h in allowed_hosts)
+        self._host_verdicts: dict[str, bool] = {}
 
     def handle(self, request: HttpRequest) -> HttpResponse:
         request_id = self.backend.entropy.uuid4()
@@ -93,6 +94,19 @@ class Gateway:
         response.headers["x-acs-request-id"] = request_id
         return response
 
+    def _host_allowed(self, host: str) -> bool:
+        # A client sends the same Host on every request; parsing it (ipaddress) costs ~6 us, so the
+        # verdicts are remembered (bounded: a client sending random Hosts only empties the memo).
+        verdict = self._host_verdicts.get(host)
+        if verdict is None:
+            name = _host_name(host)
+            verdict = (_is_ip(name) or "." not in name or name.endswith((".localhost", ".aliyuncs.com"))
+                       or name in self.allowed_hosts)  # fmt: skip
+            if len(self._host_verdicts) >= 256:
+                self._host_verdicts.clear()
+            self._host_verdicts[host] = verdict
+        return verdict
+
     def _refuse_web_pages(self, headers: Mapping[str, str]) -> None:
         """SDKs and scripts call the emulator; web pages must not (a page can POST a signed form to
         loopback, or rebind its own DNS name to 127.0.0.1). Browsers say where a request comes from
@@ -100,14 +114,11 @@ class Gateway:
         Host must be an IP literal, a name without a dot (this machine's own name; a page cannot
         register one), a localhost name, an Alibaba Cloud name or one configured."""
         host = headers.get("host")
-        if host is not None:
-            name = _host_name(host)
-            if not (_is_ip(name) or "." not in name or name.endswith((".localhost", ".aliyuncs.com"))
-                    or name in self.allowed_hosts):  # fmt: skip
-                raise errors.NoPermission(
-                    f"The emulator does not answer for Host {name[:80]!r}: use its address (e.g. 127.0.0.1) "
-                    "or start it with that name allowed."
-                )
+        if host is not None and not self._host_allowed(host):
+            raise errors.NoPermission(
+                f"The emulator does not answer for Host {_host_name(host)[:80]!r}: use its address (e.g. 127.0.0.1) "
+                "or start it with that name allowed."
+            )
         if "origin" in headers or headers.get("sec-fetch-site", "none").lower() != "none":
             raise errors.NoPermission("Requests from web pages are refused: call the emulator from an SDK or a script.")
 
