@@ -6,6 +6,10 @@
 3. Faults: kill -9 / restart cycles on one state file; injected 503s and 429s behind the
    helpers' retry policy; lost answers to Create* calls.
 4. Secrets: tools.secretscan over the repository, notebook outputs and decoded cassettes.
+5. Attack classes: each class's tests run as one pytest session (every test one attack or one
+   family of them), with the figures the class promises: slow clients and header floods
+   (benchmarks/wire_attacks.py), nonce replays behind another account's flood.
+6. Mutation testing: the last `make mutants` run (tools/mutants.py), its score and survivors.
 
 Exit status 1 if any promise failed (the document still says which).
 """
@@ -148,6 +152,112 @@ def create_not_retried() -> tuple[tuple[str, str, str, str], bool]:
     return row, made == 20 and not kms.retries and lost == 20
 
 
+#: (attack class, what an attacker does, the test files that try it)
+ATTACK_CLASSES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("exhaustion over time and across connections", "slow heads, trickled bytes, header floods, TLS handshakes that never end, descriptor exhaustion",
+     ("tests/test_hostile_slow.py",)),
+    ("ambiguous or unusual framing", "two Content-Lengths, non-ASCII digits, Content-Length with chunked, chunked bodies malformed, oversize or cut short, smuggled requests",
+     ("tests/test_wire_limits.py",)),
+    ("the control path and web pages", "unauthenticated fault injection, foreign Origins, Sec-Fetch-Site, DNS-rebinding Host names, unsigned Content-Type, unknown schemes, missing V3 headers, Recipient, cross-account nonce floods",
+     ("tests/test_gateway_guards.py",)),
+    ("other local users", "the public test pair against a learner's emulator, reading the pair file as another uid, planted pair files, races to create it",
+     ("tests/test_access_keys.py",)),
+    ("state-file planting and bad state files", "symlinks, dangling links, hard links, FIFOs, attacker-owned files and -wal/-shm, foreign or damaged databases, full disk, deleted keys left on disk",
+     ("tests/test_state_files.py",)),
+    ("CLI inputs and file-system races", "devices and FIFOs as input, kill -9 mid-write, files appearing during a write, stale resume, two runs on one tree, empty suffixes",
+     ("tests/test_cli_hostile.py", "tests/test_cli_kill.py", "tests/test_atomic.py")),
+    ("tests that would not notice a bug", "limits off by one byte, dropped bounds and AAD, tag values ignored, short AccessKey ids, untested retry paths",
+     ("tests/test_plaintext_limit.py", "tests/test_mutant_kills.py")),
+)  # fmt: skip
+
+
+def attack_classes() -> tuple[list[tuple[str, str, int, int, list[str]]], bool]:
+    """Run each class's tests; (class, attacks, tried, held, failed test ids) rows, and whether all held."""
+    import xml.etree.ElementTree as ET
+
+    rows, ok = [], True
+    for name, what, files in ATTACK_CLASSES:
+        with tempfile.TemporaryDirectory(prefix="kms-attacks-") as tmp:
+            report = Path(tmp) / "junit.xml"
+            subprocess.run([sys.executable, "-m", "pytest", *files, "-q", "-p", "no:cacheprovider", f"--junitxml={report}"],
+                           cwd=ROOT, capture_output=True, text=True, timeout=1200)  # fmt: skip
+            cases = ET.parse(report).getroot().iter("testcase") if report.exists() else iter(())
+            tried, failed = 0, []
+            for case in cases:
+                tried += 1
+                if case.find("failure") is not None or case.find("error") is not None or case.find("skipped") is not None:
+                    failed.append(f"{case.get('classname')}.{case.get('name')}")
+        ok = ok and tried > 0 and not failed
+        rows.append((name, what, tried, tried - len(failed), failed))
+    return rows, ok
+
+
+def nonce_replays(flood: int) -> tuple[dict[str, int], bool]:
+    """Account B floods its own AccessKey with fresh signed requests past its nonce cache; A's
+    captured DisableKey is replayed throughout. Counts, and True if no replay ran."""
+    import base64
+    import hashlib
+    import hmac
+    import json
+    import uuid
+    from datetime import datetime, timezone
+    from urllib.parse import quote, urlencode
+
+    from helpers.emulator import DEFAULT_ACCOUNTS
+    from helpers.emulator.auth import Authenticator
+    from helpers.emulator.backend import KmsBackend
+    from helpers.emulator.faults import Faults
+    from helpers.emulator.gateway import Gateway, HttpRequest
+    from helpers.emulator.models import utc_now
+    from helpers.emulator.store import Store
+
+    def signed(account: object, action: str, **extra: str) -> str:
+        params = {"Action": action, "Version": "2016-01-20", "Format": "JSON", "AccessKeyId": account.access_key_id,  # type: ignore[attr-defined]
+                  "SignatureMethod": "HMAC-SHA1", "SignatureVersion": "1.0", "SignatureNonce": uuid.uuid4().hex,
+                  "Timestamp": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), **extra}  # fmt: skip
+        canon = "&".join(f"{quote(k, safe='-_.~')}={quote(v, safe='-_.~')}" for k, v in sorted(params.items()))
+        sts = f"POST&%2F&{quote(canon, safe='-_.~')}"
+        secret = f"{account.access_key_secret}&".encode()  # type: ignore[attr-defined]
+        params["Signature"] = base64.b64encode(hmac.new(secret, sts.encode(), hashlib.sha1).digest()).decode()
+        return urlencode(params)
+
+    alice, bob = DEFAULT_ACCOUNTS[0], DEFAULT_ACCOUNTS[1]
+    store = Store()
+    try:
+        auth = Authenticator(DEFAULT_ACCOUNTS, utc_now, nonce_capacity=flood // 2)
+        gateway = Gateway(KmsBackend(store, utc_now), auth, Faults(), "cn-hangzhou")
+
+        def answer(query: str) -> dict[str, object]:
+            return dict(json.loads(gateway.handle(HttpRequest("POST", "/", query, {"host": "127.0.0.1"})).body))
+
+        key = str(answer(signed(alice, "CreateKey"))["KeyMetadata"]["KeyId"])  # type: ignore[index]
+        captured = signed(alice, "DisableKey", KeyId=key)
+        answer(captured)
+        answer(signed(alice, "EnableKey", KeyId=key))
+        served = throttled = replays = replays_refused = 0
+        for n in range(flood):
+            code = answer(signed(bob, "ListKeys")).get("Code")
+            served += code is None
+            throttled += code == "Rejected.Throttling"
+            if n % 100 == 0:
+                replays += 1
+                replays_refused += answer(captured).get("Code") == "SignatureNonceUsed"
+        state = answer(signed(alice, "DescribeKey", KeyId=key))["KeyMetadata"]["KeyState"]  # type: ignore[index]
+    finally:
+        store.close()
+    figures = {"flood": flood, "capacity per AccessKey": flood // 2, "flood served": served, "flood throttled": throttled,
+               "replays": replays, "replays refused": replays_refused}  # fmt: skip
+    return figures, replays == replays_refused and state == "Enabled" and served == flood // 2
+
+
+def mutation_section() -> tuple[list[str], bool]:
+    try:
+        from tools import mutants
+    except ImportError:
+        return ["No mutation results: tools/mutants.py is missing."], False
+    return mutants.report_section().splitlines(), True
+
+
 def secrets() -> object:
     from tools import secretscan
 
@@ -163,8 +273,14 @@ def render(args: argparse.Namespace) -> tuple[str, bool]:
     create_row, ok_create = create_not_retried()
     fault_rows.append(create_row)
     scan = secrets()
+    class_rows, ok_classes = attack_classes()
+    nonces, ok_nonces = nonce_replays(args.nonce_flood)
+    import wire_attacks
+
+    wire = wire_attacks.slow_client_figures()
+    mutation_lines, ok_mutants = mutation_section()
     ok = (not failures and load_result.clean and kill_result.nothing_lost and ok_503 and ok_create  # type: ignore[attr-defined]
-          and not scan.findings)  # type: ignore[attr-defined]
+          and not scan.findings and ok_classes and ok_nonces and ok_mutants)  # type: ignore[attr-defined]
     commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     lr, kr = load_result, kill_result
     from tools.generated import mark
@@ -189,6 +305,7 @@ def render(args: argparse.Namespace) -> tuple[str, bool]:
         f"| load | {lr.requests_per_second:.0f} requests/s, p50 {lr.p50_ms:.2f} ms, p99 {lr.p99_ms:.2f} ms, errors = {sum(lr.errors.values())}, lost = {lr.lost}, corrupted = {lr.corrupted} |",  # type: ignore[attr-defined]
         f"| kill -9 | {kr.cycles} kills mid-load; lost keys {kr.missing_keys}, undecryptable ciphertexts {kr.undecryptable}, lost aliases {kr.missing_aliases}; integrity_check {sorted(set(kr.integrity))} |",  # type: ignore[attr-defined]
         f"| secrets | {len(scan.findings)} found in {scan.files} files ({scan.documents} documents incl. notebook outputs and decoded cassettes) |",  # type: ignore[attr-defined]
+        f"| attack classes | {sum(r[2] for r in class_rows)} attacks in {len(class_rows)} classes; held {sum(r[3] for r in class_rows)} |",
         "",
         "## 1. Hostile input",
         "",
@@ -249,6 +366,37 @@ def render(args: argparse.Namespace) -> tuple[str, bool]:
         "switch set (tests/test_secrets_scan.py). Explicitly re-enabling the SDK's own loggers "
         "(`AcsClient.set_stream_logger()`) is outside that promise: the SDK then logs request parameters.",
         "",
+        "## 5. Attack classes",
+        "",
+        "Each class is one pytest session over its test files (also part of `make test`); every test "
+        "is one attack or one parametrized family, and fails when the promise breaks.",
+        "",
+        "| class | what the attacker does | attacks tried | held |",
+        "|---|---|---:|---:|",
+        *[f"| {name} | {what} | {tried} | {held} |" for name, what, tried, held, _ in class_rows],
+        *([""] + [f"- failed: `{f}`" for row in class_rows for f in row[4]] if not ok_classes else []),
+        "",
+        "Figures, at the default limits, the emulator in its own process:",
+        "",
+        "| attack | figure |",
+        "|---|---|",
+        f"| {wire['slow clients']['slow clients']} slow clients, a byte every {wire['slow clients']['trickle every (s)']} s for {wire['slow clients']['seconds']} s "
+        f"(connection cap {wire['slow clients']['cap']}) | at most {wire['slow clients']['max connections held']} connections held; "
+        f"{wire['slow clients']['slow clients dropped']} slow clients dropped (max after {wire['slow clients']['seconds to drop, max']} s); "
+        f"{wire['slow clients']['fresh requests'] - wire['slow clients']['fresh requests failed']} of {wire['slow clients']['fresh requests']} "
+        f"fresh signed requests answered meanwhile (median {wire['slow clients']['fresh latency median (ms)']} ms, max {wire['slow clients']['fresh latency max (ms)']} ms) |",
+        f"| every connection slot holding the largest head the limits allow | RSS {wire['header flood']['RSS before (MB)']} MB before, "
+        f"{wire['header flood']['RSS with every slot holding a maximal head (MB)']} MB while held, {wire['header flood']['RSS after the floods (MB)']} MB after; "
+        f"99 x 64 KB header floods answered 400: {wire['header flood']['99 x 64 KB floods answered 400']} |",
+        f"| accept() failing (descriptor limit {wire['accept exhaustion']['descriptor limit']}, {wire['accept exhaustion']['clients']} clients) | "
+        f"server CPU {wire['accept exhaustion']['server CPU while accept() fails (% of a core)']} % of a core |",
+        f"| another account floods its nonce cache ({nonces['flood']} signed requests, capacity {nonces['capacity per AccessKey']}) while a captured DisableKey is replayed | "
+        f"flood: {nonces['flood served']} served, {nonces['flood throttled']} refused 429; replays refused {nonces['replays refused']} of {nonces['replays']} |",
+        "",
+        "## 6. Mutation testing",
+        "",
+        *mutation_lines,
+        "",
     ]
     return "\n".join(out), ok
 
@@ -261,6 +409,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--kill-cycles", type=int, default=10)
     parser.add_argument("--fault-calls", type=int, default=400)
+    parser.add_argument("--nonce-flood", type=int, default=20_000, help="signed requests in the nonce-flood attack")
     args = parser.parse_args(argv)
     random.seed(7)
     text, ok = render(args)

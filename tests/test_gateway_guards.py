@@ -133,15 +133,17 @@ def test_fetch_metadata_of_a_page_is_refused(emu: Emulator, site: str) -> None:
     assert (status, body["Code"]) == (403, "Forbidden.NoPermission")
 
 
-@pytest.mark.parametrize("host", ["rebind.attacker.example", "rebind.attacker.example:8080", "127.0.0.1.nip.io", "localhost.attacker.example"])
+@pytest.mark.parametrize("host", ["rebind.attacker.example", "rebind.attacker.example:8080", "127.0.0.1.nip.io", "localhost.attacker.example",
+                                  "http://rebind.attacker.example:80"])
 def test_a_dns_name_that_could_rebind_is_refused(emu: Emulator, host: str) -> None:
     status, body, _ = send(emu, "/?" + urlencode(v1("ListKeys")), headers={"Host": host})
     assert (status, body["Code"]) == (403, "Forbidden.NoPermission")
-    assert host.split(":")[0] in body["Message"]
+    assert host.removeprefix("http://").split(":")[0] in body["Message"]
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.1:1", "localhost", "LOCALHOST:99", "[::1]:80", "a.localhost",
-                                  "kms.cn-hangzhou.aliyuncs.com", "192.0.2.10:8080", "myhost", "myhost:8080"])  # fmt: skip
+                                  "kms.cn-hangzhou.aliyuncs.com", "192.0.2.10:8080", "myhost", "myhost:8080",
+                                  "http://127.0.0.1:8080", "https://[::1]:443"])  # fmt: skip
 def test_loopback_ip_and_alibaba_names_are_served(emu: Emulator, host: str) -> None:
     status, _, _ = send(emu, "/?" + urlencode(v1("ListKeys")), headers={"Host": host})
     assert status == 200

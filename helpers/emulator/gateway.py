@@ -47,8 +47,13 @@ class HttpResponse:
 
 
 def _host_name(host: str) -> str:
-    """The name in a Host header, without its port: ``[::1]:80`` -> ``::1``, ``a.b:80`` -> ``a.b``."""
+    """The name in a Host header, without its port: ``[::1]:80`` -> ``::1``, ``a.b:80`` -> ``a.b``.
+
+    The Tea secrets-manager client given ``endpoint="http://127.0.0.1:PORT"`` sends that whole URL as
+    its Host (and signs it), so a scheme in front is dropped too."""
     host = host.strip().lower()
+    for scheme in ("http://", "https://"):
+        host = host.removeprefix(scheme)
     if host.startswith("["):
         return host[1:].partition("]")[0]
     return host.rpartition(":")[0] if host.count(":") == 1 else host
