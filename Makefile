@@ -42,8 +42,9 @@ $(STAMP): pyproject.toml constraints.txt
 
 env-dev: $(DEV_STAMP) ## the learner's venv plus the test and maintainer tools (make test uses it)
 
-$(DEV_STAMP): $(STAMP)
+$(DEV_STAMP): $(STAMP) tests/clients/secretsmanager-classic.txt
 	$(call install,-e '.[dev]')
+	$(call install,--no-deps -r tests/clients/secretsmanager-classic.txt)
 	@touch $@
 
 wheelhouse: env ## every wheel a learner needs (3.11-3.13; Linux, macOS, Windows) in wheelhouse/, for a room with no Wi-Fi
@@ -141,3 +142,7 @@ test-pythons: ## the unit suite on Python 3.11, 3.12 and 3.13 (venvs in .venv/py
 
 reliability: env-dev ## regenerate docs/reliability.md from the hostile-input, load, fault and secrets runs (about 3 min)
 	$(BIN)/python benchmarks/reliability_report.py --out docs/reliability.md
+
+.PHONY: mutants
+mutants: env-dev ## mutation testing of the security modules (tools/mutants.py): writes docs/mutants.json (about 15 min on 2 cores)
+	$(BIN)/python -m tools.mutants --jobs 2
