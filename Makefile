@@ -58,6 +58,7 @@ test: env-dev ## run everything: type check, unit tests, notebooks (replay, then
 	$(PYTEST) tests -q -m "not browser"
 	$(MAKE) --no-print-directory test-notebooks
 	$(MAKE) --no-print-directory test-browser
+	$(MAKE) --no-print-directory test-hub
 
 typecheck: env-dev ## mypy over helpers/ (also the first step of make test)
 	$(BIN)/python -m mypy
@@ -146,3 +147,28 @@ reliability: env-dev ## regenerate docs/reliability.md from the hostile-input, l
 .PHONY: mutants
 mutants: env-dev ## mutation testing of the security modules (tools/mutants.py): writes docs/mutants.json (about 15 min on 2 cores)
 	$(BIN)/python -m tools.mutants --jobs 2
+
+# ---- JupyterHub for a room (docs/hub.md) ----------------------------------------------------------
+.PHONY: hub hub-env test-hub
+HUB_STAMP := $(VENV)/.installed-hub
+HUB_USERS ?= hub/learners.txt
+HUB_PORT ?= 8000
+
+hub-env: $(HUB_STAMP) hub/node_modules/.package-lock.json ## the learner set plus JupyterHub, and its proxy (npm ci --prefix hub)
+
+$(HUB_STAMP): $(STAMP)
+	$(call install,-e '.[hub]')
+	@touch $@
+
+hub/node_modules/.package-lock.json: hub/package.json hub/package-lock.json
+	npm ci --prefix hub --no-audit --no-fund
+	@touch $@
+
+hub: hub-env ## JupyterHub on 127.0.0.1:$(HUB_PORT) for the learners in $(HUB_USERS), each on their own emulator (root)
+	$(BIN)/python -m helpers hub --port $(HUB_PORT) start --users $(HUB_USERS) --create-users
+
+test-hub: env-dev hub-env ## the hub with two throwaway learners: login, notebooks 01-04 each, isolation (as root)
+	@if [ "$$(id -u)" = 0 ]; then $(PYTEST) tests/test_hub.py -q; else \
+	  $(PYTEST) tests/test_hub.py -q -k "not room"; \
+	  echo "NOT CHECKED: the hub with two learners (system users, logins, their servers, notebooks 01-04,"; \
+	  echo "isolation between them) needs root to create users. Run 'sudo make test-hub'."; fi

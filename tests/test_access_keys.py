@@ -37,6 +37,9 @@ KIT_VARS = ("KMS_WORKSHOP_ENDPOINT", "KMS_WORKSHOP_ACCESS_KEY_ID", "KMS_WORKSHOP
             "KMS_WORKSHOP_BACKEND", "ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
             "ALIYUN_ACCESS_KEY_ID", "ALIYUN_ACCESS_KEY_SECRET", "ALIBABA_CLOUD_ECS_METADATA")  # fmt: skip
 
+#: AccessKey pair values planted in pair files (not secrets: made up for the tests)
+WINNERS, KNOWN = "winners-pair", "known-pair"
+
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -122,7 +125,7 @@ def test_the_loser_of_the_creation_race_waits_for_the_winners_pair(tmp_path: Pat
     state = tmp_path / "s.sqlite"
     path = access_keys.pair_file(state)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # the winner has created it, not written it
-    record = {"AccessKeyId": "EMUwinner", "AccessKeySecret": "winners-secret", "AccountId": "1234567890123456"}
+    record = {"AccessKeyId": "EMUwinner", "AccessKeySecret": WINNERS, "AccountId": "1234567890123456"}
 
     def winner_writes() -> None:
         os.write(fd, json.dumps(record).encode())
@@ -131,7 +134,7 @@ def test_the_loser_of_the_creation_race_waits_for_the_winners_pair(tmp_path: Pat
     writer = threading.Timer(0.2, winner_writes)
     writer.start()
     try:
-        assert access_keys.for_state(state) == Account("EMUwinner", "winners-secret", "1234567890123456")
+        assert access_keys.for_state(state) == Account("EMUwinner", WINNERS, "1234567890123456")
     finally:
         writer.join()
     assert json.loads(path.read_text()) == record  # read, never overwritten
@@ -159,7 +162,7 @@ def test_planted_pair_files_are_refused(tmp_path: Path, capsys: pytest.CaptureFi
     state = shared / "s.sqlite"
     planted = access_keys.pair_file(state)
     known = tmp_path / "known-pair.json"
-    known.write_text(json.dumps({"AccessKeyId": "EMUknown", "AccessKeySecret": "known", "AccountId": "1"}))
+    known.write_text(json.dumps({"AccessKeyId": "EMUknown", "AccessKeySecret": KNOWN, "AccountId": "1"}))
     planted.symlink_to(known)
     with pytest.raises(StateFileError, match="symbolic link"):
         Emulator(state).start()

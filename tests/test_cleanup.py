@@ -174,3 +174,65 @@ def test_recorder_cloud_cleanup_uses_the_plan_limited_to_what_it_created(seeded)
     assert states[made.key_id] == "PendingDeletion"
     assert sum(s == "PendingDeletion" for s in states.values()) == 1
     assert any(f"scheduled key {made.key_id}" in line for line in log)
+
+
+def test_kit_looking_keys_with_the_wrong_tag_value_or_learner_are_kept_with_their_reason():
+    """Keys that carry the kit's tag *keys*, its description and an alias in ada's own namespace,
+    yet are not ada's: `created-by=other-team` (with ada's learner tag, so only the tag's value
+    tells) and the kit's tag with grace as the learner. Neither they nor their aliases may go."""
+    with Emulator() as emu, connect(emu) as kms:
+        mine = helpers.ensure_key(kms, "mine")
+        other_team = kms.create_key(description="kms-workshop: other team",
+                                    tags={workshop.KIT_TAG_KEY: "other-team", workshop.LEARNER_TAG_KEY: "ada"})
+        graces = kms.create_key(description="kms-workshop: grace's",
+                                tags={workshop.KIT_TAG_KEY: workshop.KIT_TAG_VALUE, workshop.LEARNER_TAG_KEY: "grace"})
+        kms.create_alias("alias/kms-workshop/ada/team", other_team.key_id)
+        kms.create_alias("alias/kms-workshop/ada/grace", graces.key_id)
+        plan = cleanup.plan(kms)
+        assert [k.key_id for k in plan.keys] == [mine.key_id]
+        assert [a.name for a in plan.aliases] == ["alias/kms-workshop/ada/mine"]
+        assert {k.key_id: k.reason for k in plan.kept_keys} == {
+            other_team.key_id: "tagged created-by=other-team, not created-by=kms-workshop",
+            graces.key_id: "the kit's, but learner grace's, not yours (ada)",
+        }
+        kept_alias = "in your namespace, but the key it points at is kept (see its reason above)"
+        assert {a.name: a.reason for a in plan.kept_aliases} == {
+            "alias/kms-workshop/ada/team": kept_alias, "alias/kms-workshop/ada/grace": kept_alias}
+        cleanup.apply(kms, plan)
+        keys, aliases = snapshot(kms)
+    assert keys == {mine.key_id: "PendingDeletion", other_team.key_id: "Enabled", graces.key_id: "Enabled"}
+    assert aliases == {"alias/kms-workshop/ada/team": other_team.key_id, "alias/kms-workshop/ada/grace": graces.key_id}
+
+
+def test_plan_token_is_two_groups_of_four_hex_digits_and_lists_are_sorted_by_name():
+    """The token is read aloud and typed back (`xxxx-xxxx`); the lists a learner reviews are in
+    name order, not in the order of the key ids behind them."""
+    import re
+
+    with Emulator() as emu, connect(emu) as kms:
+        mine = sorted((workshop.new_key(kms, "sorted") for _ in range(3)), key=lambda k: k.key_id)
+        apps = sorted((kms.create_key(description="an app's") for _ in range(3)), key=lambda k: k.key_id)
+        for name, key, app in zip(("zeta", "mu", "alpha"), mine, apps):  # names in reverse key-id order
+            kms.create_alias(f"alias/kms-workshop/ada/{name}", key.key_id)
+            kms.create_alias(f"alias/app/{name}", app.key_id)
+        plan = cleanup.plan(kms)
+    assert re.fullmatch(r"[0-9a-f]{4}-[0-9a-f]{4}", plan.token), plan.token
+    assert [a.name for a in plan.aliases] == [f"alias/kms-workshop/ada/{n}" for n in ("alpha", "mu", "zeta")]
+    assert [a.name for a in plan.kept_aliases] == [f"alias/app/{n}" for n in ("alpha", "mu", "zeta")]
+
+
+def test_a_failing_key_schedule_is_reported_and_the_rest_goes_on(seeded):
+    with connect(seeded) as kms:
+        plan = cleanup.plan(kms)
+        first = plan.keys[0].key_id
+        real = kms.schedule_key_deletion
+
+        def schedule(key_id: str, days: int) -> None:
+            if key_id == first:
+                raise KmsError("Forbidden.NoPermission", "not allowed", http_status=403)
+            real(key_id, days)
+
+        kms.schedule_key_deletion = schedule  # type: ignore[method-assign]
+        result = cleanup.apply(kms, plan)
+    assert result.problems == [f"key {first}: Forbidden.NoPermission (left as is)"]
+    assert len(result.done) == 5 and f"  ! key {first}: Forbidden.NoPermission (left as is)" in result.describe()

@@ -394,3 +394,17 @@ def test_envelope_mmap_path_detects_tampering_and_writes_nothing(tmp_path):
     with pytest.raises(IntegrityError, match="chunk"):
         envelope.decrypt_file(enc, dec, kms=fake)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.bin", "a.enc"]
+
+
+@pytest.mark.parametrize("new_size", [CHUNK + 1, 2 * CHUNK, envelope.MAX_CHUNK_SIZE])
+def test_envelope_header_field_covered_only_by_the_aad_is_authenticated(new_size):
+    """A one-chunk file cuts the same under any larger chunk size, and the nonce does not carry the
+    size: only the header's SHA-256, as every chunk's associated data, notices the edit."""
+    provider = FakeKms()
+    blob = seal(b"short and sweet", provider)
+    edited = blob[:9] + struct.pack(">I", new_size) + blob[13:]
+    assert envelope.read_header(io.BytesIO(edited)).chunk_size == new_size  # a well-formed header
+    out = io.BytesIO()
+    with pytest.raises(IntegrityError, match="the header or chunk 0 failed authentication"):
+        envelope.decrypt_stream(io.BytesIO(edited), out, encryption_context=CTX, kms=provider)
+    assert out.getvalue() == b""

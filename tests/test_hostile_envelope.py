@@ -175,3 +175,64 @@ def test_hostile_envelope_baseline_round_trip() -> None:
     out = io.BytesIO()
     envelope.decrypt_stream(io.BytesIO(seal(data)), out, encryption_context=CTX, kms=KMS)
     assert out.getvalue() == data
+
+
+def _with_chunk_size(blob: bytes, chunk_size: int) -> bytes:
+    """`blob` with its header's chunk-size field rewritten; everything else (Base64 blob too) intact."""
+    return blob[:9] + struct.pack(">I", chunk_size) + blob[13:]
+
+
+class SizeGuard:
+    """Stands in for the buffer allocations of helpers.envelope: records every size asked for and
+    refuses one over the bound, so a reader that trusts a hostile header fails here, before any RAM
+    is taken, instead of allocating 4 GiB."""
+
+    limit = envelope.MAX_CHUNK_SIZE + envelope.TAG_SIZE
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.sizes: list[int] = []
+        real_pieces = envelope.pieces
+        monkeypatch.setattr(envelope, "bytearray", self.bytearray, raising=False)  # shadows the builtin
+
+        def pieces(src, size):  # type: ignore[no-untyped-def]
+            self.check(size)
+            return real_pieces(src, size)
+
+        monkeypatch.setattr(envelope, "pieces", pieces)
+
+    def check(self, size: int) -> None:
+        self.sizes.append(size)
+        if size > self.limit:
+            raise AssertionError(f"helpers.envelope asked for a {size}-byte buffer from a hostile header")
+
+    def bytearray(self, value=b""):  # type: ignore[no-untyped-def]
+        if isinstance(value, int):
+            self.check(value)
+        return bytearray(value)
+
+
+@pytest.mark.parametrize("chunk_size", [envelope.MAX_CHUNK_SIZE + 1, 2**31, 2**32 - 1])
+def test_hostile_valid_header_with_huge_chunk_size_is_refused_before_any_allocation(monkeypatch, chunk_size):
+    hostile = _with_chunk_size(seal(b"x" * 100), chunk_size)
+    guard = SizeGuard(monkeypatch)
+    with pytest.raises(envelope.IntegrityError, match=f"chunk size {chunk_size} out of range"):
+        envelope.read_header(io.BytesIO(hostile))
+    with pytest.raises(envelope.IntegrityError, match="out of range"):
+        envelope.decrypt_stream(io.BytesIO(hostile), io.BytesIO(), encryption_context=CTX, kms=KMS)
+    assert all(size <= 1 << 16 for size in guard.sizes), guard.sizes  # only the header was read
+
+
+def test_hostile_chunk_size_bounds_are_exact(monkeypatch):
+    blob = seal(b"x" * 100)
+    assert envelope.read_header(io.BytesIO(_with_chunk_size(blob, envelope.MAX_CHUNK_SIZE))).chunk_size == envelope.MAX_CHUNK_SIZE
+    assert envelope.read_header(io.BytesIO(_with_chunk_size(blob, 1))).chunk_size == 1
+    for bad in (0, envelope.MAX_CHUNK_SIZE + 1):
+        with pytest.raises(envelope.IntegrityError, match="out of range"):
+            envelope.read_header(io.BytesIO(_with_chunk_size(blob, bad)))
+    # the writer holds to the same bound: it never makes a header a reader would refuse
+    for bad in (0, envelope.MAX_CHUNK_SIZE + 1):
+        with pytest.raises(ValueError, match="chunk_size"):
+            seal(b"x", chunk_size=bad)
+    guard = SizeGuard(monkeypatch)
+    assert len(seal(b"x", chunk_size=envelope.MAX_CHUNK_SIZE)) > 0
+    assert max(guard.sizes) == envelope.MAX_CHUNK_SIZE + envelope.TAG_SIZE

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 
 import pytest
 
@@ -101,3 +102,58 @@ def test_retry_delays_are_jittered_and_capped():
 def test_retry_policy_rejects_nonsense():
     with pytest.raises(ValueError, match="at least 1"):
         RetryPolicy(max_attempts=0)
+
+
+class UpperBound(random.Random):
+    """A jitter source that always picks the top of the range it is given, and records the ranges."""
+
+    def __init__(self) -> None:
+        super().__init__(0)
+        self.ranges: list[tuple[float, float]] = []
+
+    def uniform(self, a: float, b: float) -> float:
+        self.ranges.append((a, b))
+        return b
+
+
+def failing(*failures: errors.KmsError) -> tuple[list[int], Callable[[], bytes]]:
+    calls: list[int] = []
+
+    def call() -> bytes:
+        calls.append(1)
+        if len(calls) <= len(failures):
+            raise failures[len(calls) - 1]
+        return b"ok"
+
+    return calls, call
+
+
+def test_retry_waits_exactly_the_capped_exponential_backoff():
+    sleeps, rng = Sleeps(), UpperBound()
+    policy = RetryPolicy(max_attempts=4, base_delay=0.5, max_delay=1.5, sleep=sleeps, rng=rng)
+    unavailable = errors.ServiceUnavailableError("ServiceUnavailableTemporary", "busy", http_status=503)
+    history: list = []
+    calls, call = failing(unavailable, unavailable, unavailable)
+    assert policy.run("Decrypt", call, history) == b"ok"
+    assert len(calls) == 4
+    # full jitter: random(0, min(cap, base * 2**n)) for n = 0, 1, 2; the fake picks the top
+    assert rng.ranges == [(0, 0.5), (0, 1.0), (0, 1.5)]
+    assert sleeps == [0.5, 1.0, 1.5]
+    assert [(a.attempt, a.waited) for a in history] == [(1, 0.5), (2, 1.0), (3, 1.5)]
+
+
+@pytest.mark.parametrize(("status", "retried"), [(500, True), (502, True), (599, True), (499, False), (404, False),
+                                                 (None, False)])  # fmt: skip
+def test_retry_a_generic_kms_error_is_retried_on_5xx_only(status, retried):
+    """Not only the typed classes: any KmsError whose HTTP status is 5xx is the server's failure."""
+    generic = errors.KmsError("InternalFailure", "something broke", http_status=status)
+    sleeps = Sleeps()
+    policy = RetryPolicy(max_attempts=3, sleep=sleeps, rng=UpperBound())
+    calls, call = failing(generic)
+    if retried:
+        assert policy.run("Encrypt", call, []) == b"ok"
+        assert len(calls) == 2 and len(sleeps) == 1
+    else:
+        with pytest.raises(errors.KmsError) as info:
+            policy.run("Encrypt", call, [])
+        assert info.value is generic and len(calls) == 1 and sleeps == []

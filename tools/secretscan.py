@@ -130,10 +130,14 @@ def private_key_findings(where: str, text: str, demo: set[bytes]) -> Iterator[Fi
             yield Finding(where, text.count("\n", 0, m.start()) + 1, "private key (not the kit's demo key)", _preview(body))
 
 
+_SMALLEST_DER_KEY = 48
+
+
 def _der_findings(where: str, data: bytes, demo: set[bytes]) -> Iterator[Finding]:
     from cryptography.hazmat.primitives import serialization
 
-    if data[:1] == b"\x30" and len(data) > 64:
+    # 48 bytes: the smallest PKCS#8 private key (Ed25519, X25519); shorter DER cannot hold one.
+    if data[:1] == b"\x30" and len(data) >= _SMALLEST_DER_KEY:
         try:
             public = _public_der(serialization.load_der_private_key(data, None))
         except (ValueError, TypeError):
@@ -228,6 +232,26 @@ def _documents(root: Path, paths: Iterable[Path]) -> Iterator[tuple[str, str, li
             yield f"{rel}#decoded", values + "\n" + "\n".join(texts), blobs
 
 
+KEYWORD = "Secret Keyword"
+#: KMS fields and actions whose names contain "secret" but do not hold one; the keyword rule would
+#: flag ``SecretName="app-key"`` (or prose after "GetSecretValue:") as if it were the secret
+_IDENTIFIER_FIELDS = re.compile(
+    r"(?i)(?<![A-Za-z])(secret_?names?|secret_?types?|secret_?data_?types?|secret_?list|secret_?arn"
+    r"|secret_?version_?ids?|secrets_?manager"
+    r"|(?:create|get|put|describe|list|update|delete|restore|rotate)_?secrets?"
+    r"(?:_?value|_?version_?ids|_?version_?stage|_?rotation_?policy)?)(?![A-Za-z])"
+)
+
+
+def _keyword_values(filename: str, line: str) -> list[str]:
+    """The values the keyword rule finds on ``line`` once identifier fields are masked: a value
+    assigned to ``SecretData`` or ``password`` is still found, one assigned to ``SecretName`` is not."""
+    from detect_secrets.plugins.keyword import KeywordDetector
+
+    masked = _IDENTIFIER_FIELDS.sub("field", line)
+    return sorted({s.secret_value or "" for s in KeywordDetector().analyze_line(filename=filename, line=masked, line_number=0)})
+
+
 def git_files(root: Path = REPO) -> list[Path]:
     out = subprocess.run(["git", "-C", str(root), "ls-files", "-z"], capture_output=True, check=True).stdout
     return [root / p for p in out.decode().split("\0") if p and (root / p).is_file()]
@@ -246,11 +270,14 @@ def scan(root: Path = REPO, paths: Iterable[Path] | None = None) -> Report:
             target = root / where if "#" not in where else Path(tmp) / f"doc{n}.txt"
             if "#" in where:
                 target.write_text(text, encoding="utf-8", errors="replace")
+            lines = text.splitlines()
             for secret in scan_file(str(target)):
-                value = secret.secret_value or ""
-                if value in ALLOWED:
-                    continue
-                report.findings.append(Finding(where, secret.line_number, secret.type, _preview(value)))
+                values = [secret.secret_value or ""]
+                if secret.type == KEYWORD and 0 < secret.line_number <= len(lines):
+                    values = _keyword_values(str(target), lines[secret.line_number - 1])
+                for value in values:
+                    if value not in ALLOWED:
+                        report.findings.append(Finding(where, secret.line_number, secret.type, _preview(value)))
             report.findings.extend(alibaba_findings(where, text))
             report.findings.extend(private_key_findings(where, text, demo))
             report.findings.extend(_adjacent_secret_findings(where, text))
