@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .cassette import Cassette, Interaction, Request, Response, account_ids_in
-from .server import LoopbackServer, http_response, wire_params
+from .server import LoopbackServer, http_response, request_params
 
 # Hop-by-hop or recomputed headers; everything else (User-Agent, x-acs-*) is forwarded as sent.
 _SKIPPED_HEADERS = {"host", "connection", "content-length", "keep-alive", "proxy-connection", "transfer-encoding"}
@@ -61,6 +61,7 @@ class Recorder(LoopbackServer):
             raise ValueError(f"upstream must be an http:// or https:// URL, not {upstream!r}")
         self.upstream = upstream
         self._parts = parts
+        self._loopback = parts.hostname in ("127.0.0.1", "localhost", "::1")
         self._timeout = timeout
         self.cassette_path = Path(cassette_path)
         self.cassette = Cassette(notebook or self.cassette_path.stem, upstream_label, path=self.cassette_path,
@@ -106,7 +107,11 @@ class Recorder(LoopbackServer):
 
     def handle(self, method: str, path: str, headers: Any, body: bytes) -> bytes:
         forwarded = {k: v for k, v in headers.items() if k.lower() not in _SKIPPED_HEADERS}
-        forwarded["Host"] = self._parts.netloc
+        # A V3 signature (the Tea SDKs) covers Host, so a loopback emulator must see the Host the
+        # client signed (this recorder's address). The cloud routes by Host, so a recording of the
+        # cloud gets the upstream's: record V3 clients against the emulator.
+        signed_host = headers.get("Host") if headers.get("Authorization") and self._loopback else None
+        forwarded["Host"] = signed_host or self._parts.netloc
         if self._parts.path not in ("", "/"):
             path = self._parts.path.rstrip("/") + path
         with self._lock:
@@ -114,8 +119,8 @@ class Recorder(LoopbackServer):
             status, content_type, data = self._forward(method, path, forwarded, body)
             seconds = time.perf_counter() - start
             self.account_ids |= account_ids_in(data.decode("utf-8", errors="replace"))
-            params = wire_params(path, body, headers.get("Content-Type", ""))
-            if not params.get("Action") and not headers.get("x-acs-action"):
+            params = request_params(path, headers, body)
+            if not params.get("Action"):
                 # Not an API call (00_setup's clock check is a bare GET for the Date header): it is
                 # forwarded but not recorded, since replay never sends it.
                 return http_response(status, data, content_type)

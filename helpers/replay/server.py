@@ -48,6 +48,18 @@ def wire_params(path: str, body: bytes, content_type: str) -> dict[str, str]:
     return params
 
 
+def request_params(path: str, headers: Any, body: bytes) -> dict[str, str]:
+    """The API parameters of a request, whichever way it is signed: v1 (classic SDK) carries
+    Action and Version as parameters; V3 (the Tea SDKs, e.g. Alibaba's secrets-manager client)
+    carries them in the x-acs-action and x-acs-version headers. Matching uses the same names."""
+    params = wire_params(path, body, headers.get("Content-Type", ""))
+    for name, header in (("Action", "x-acs-action"), ("Version", "x-acs-version")):
+        value = headers.get(header)
+        if value and name not in params:
+            params[name] = value
+    return params
+
+
 def http_response(status: int, body: bytes, content_type: str = "application/json;charset=utf-8") -> bytes:
     head = (
         f"HTTP/1.1 {status} {_REASONS.get(status, 'Status')}\r\n"
@@ -189,7 +201,7 @@ class ReplayServer(LoopbackServer):
 
     def handle(self, method: str, path: str, headers: Any, body: bytes) -> bytes:
         start = time.perf_counter()
-        request = Request.from_wire(wire_params(path, body, headers.get("Content-Type", "")))
+        request = Request.from_wire(request_params(path, headers, body))
         with self._lock:
             index = self._match(request)
             if index is None:
