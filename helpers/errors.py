@@ -86,6 +86,20 @@ class KeyStateError(KmsError):
     )
 
 
+class SecretNotFoundError(KmsError):
+    default_hint = (
+        "No such secret (or version or stage) in this account and region: check the name, the "
+        "region, and list_secrets() / list_secret_version_ids()."
+    )
+
+
+class SecretStateError(KmsError):
+    default_hint = (
+        "The secret's name is taken, the secret is scheduled for deletion (restore_secret() brings it "
+        "back), or it is not scheduled and so cannot be restored."
+    )
+
+
 class InvalidCiphertextError(KmsError):
     default_hint = (
         "The ciphertext was altered, truncated, made in another account, or the EncryptionContext "
@@ -224,6 +238,10 @@ CODE_CLASSES: dict[str, type[KmsError]] = {
     # the gateway's code on other products]
     "Forbidden.NoPermission": AccessDeniedError,
     "Forbidden.RAM": AccessDeniedError,
+    "Forbidden.ResourceNotFound": SecretNotFoundError,
+    "Rejected.ResourceExist": SecretStateError,
+    "Rejected.ResourceInDeleteWindow": SecretStateError,
+    "Rejected.ResourceInUse": SecretStateError,
     "InvalidParameter": InvalidParameterError,
     "MissingParameter": InvalidParameterError,
     "ServiceUnavailableTemporary": ServiceUnavailableError,

@@ -38,6 +38,11 @@ class KeyMetadata:
     delete_date: str = ""
     automatic_rotation: str = ""
     deletion_protection: str = ""
+    #: "<seconds>s" and a date while AutomaticRotation is Enabled or Suspended, else ""
+    rotation_interval: str = ""
+    next_rotation_date: str = ""
+    #: when the newest key version was made (the key's creation until it first rotates)
+    last_rotation_date: str = ""
     extra: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -128,6 +133,108 @@ class DataKey:
             f"ciphertext_blob=<{len(self.ciphertext_blob)} chars>, "
             f"plaintext=<{len(self.plaintext)} bytes hidden>)"
         )
+
+
+@dataclass(frozen=True)
+class SecretMetadata:
+    """A secret as CreateSecret, DescribeSecret and ListSecrets describe it (never its value).
+
+    Fields a call does not return are "" (CreateSecret gives only the name, ARN, type and
+    `version_id`); `planned_delete_time` is set while a deletion is scheduled."""
+
+    secret_name: str
+    secret_type: str = ""
+    arn: str = ""
+    description: str = ""
+    encryption_key_id: str = ""
+    create_time: str = ""
+    update_time: str = ""
+    planned_delete_time: str = ""
+    version_id: str = ""
+    tags: dict[str, str] = field(default_factory=dict, compare=False)
+    request_id: str = field(default="", repr=False, compare=False)
+
+    @classmethod
+    def from_wire(cls, body: dict[str, Any]) -> SecretMetadata:
+        known = {f for f in cls.__dataclass_fields__ if f != "tags"}
+        values = {_snake(k): v for k, v in body.items()}
+        tags = {t["TagKey"]: t["TagValue"] for t in (body.get("Tags") or {}).get("Tag", [])}
+        return cls(**{k: str(values[k]) for k in known if k in values}, tags=tags)
+
+
+@dataclass(frozen=True)
+class SecretVersion:
+    """One version of a secret (PutSecretValue, ListSecretVersionIds): its id and stage labels."""
+
+    version_id: str
+    version_stages: tuple[str, ...]
+    create_time: str = ""
+
+    @classmethod
+    def from_wire(cls, body: dict[str, Any]) -> SecretVersion:
+        stages = (body.get("VersionStages") or {}).get("VersionStage", [])
+        return cls(body["VersionId"], tuple(stages), str(body.get("CreateTime", "")))
+
+
+@dataclass(frozen=True)
+class SecretValue:
+    """GetSecretValue's answer. `data` is the secret itself: the repr shows only its length."""
+
+    secret_name: str
+    version_id: str
+    version_stages: tuple[str, ...]
+    data: str = field(repr=False)
+    data_type: str = "text"
+    secret_type: str = "Generic"
+    create_time: str = ""
+    request_id: str = ""
+
+    @classmethod
+    def from_wire(cls, body: dict[str, Any]) -> SecretValue:
+        return cls(body["SecretName"], body["VersionId"],
+                   tuple((body.get("VersionStages") or {}).get("VersionStage", [])),
+                   body["SecretData"], body.get("SecretDataType", "text"), body.get("SecretType", "Generic"),
+                   body.get("CreateTime", ""), body.get("RequestId", ""))  # fmt: skip
+
+    def __repr__(self) -> str:
+        return (
+            f"SecretValue(secret_name={self.secret_name!r}, version_id={self.version_id!r}, "
+            f"version_stages={self.version_stages!r}, data=<{len(self.data)} chars hidden>, "
+            f"data_type={self.data_type!r})"
+        )
+
+
+@dataclass(frozen=True)
+class KeyVersion:
+    """One version of a key (CreateKeyVersion, DescribeKeyVersion, ListKeyVersions items)."""
+
+    key_id: str
+    key_version_id: str
+    creation_date: str
+
+    @classmethod
+    def from_wire(cls, body: dict[str, Any]) -> KeyVersion:
+        return cls(body["KeyId"], body["KeyVersionId"], str(body.get("CreationDate", "")))
+
+
+@dataclass(frozen=True)
+class PublicKey:
+    """GetPublicKey's answer: `public_key` is PEM (SubjectPublicKeyInfo), usable with `cryptography`."""
+
+    key_id: str
+    key_version_id: str
+    public_key: str
+    request_id: str = ""
+
+
+@dataclass(frozen=True)
+class Signature:
+    """AsymmetricSign's answer: `value` is the raw signature (RSA: k bytes; ECDSA: DER)."""
+
+    key_id: str
+    key_version_id: str
+    value: bytes
+    request_id: str = ""
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError, KeyNotFoundError
 from .errors import NotKitResourceError as NotKitResourceError  # re-exported (errors.py has them all)
@@ -110,7 +110,7 @@ def kit_tags(kms: Kms, extra: Mapping[str, str] | None = None) -> dict[str, str]
     return tags
 
 
-def new_key(kms: Kms, purpose: str, *, tags: Mapping[str, str] | None = None, **create: str) -> KeyMetadata:
+def new_key(kms: Kms, purpose: str, *, tags: Mapping[str, str] | None = None, **create: Any) -> KeyMetadata:
     """CreateKey with the kit's description prefix and tags, so that `99_cleanup` can prove it
     is the kit's. `create` passes on to `Kms.create_key` (key_spec, key_usage, ...). On the cloud
     backend, `KMS_WORKSHOP_INSTANCE_ID` names the KMS instance the key goes into."""

@@ -56,7 +56,12 @@ def test_sdk_create_key_options(emulator_call: EmulatorCall) -> None:
 @pytest.mark.parametrize(
     ("params", "code", "status"),
     [
-        ({"KeySpec": "RSA_2048"}, "UnsupportedOperation", 400),
+        ({"KeySpec": "EC_SM2"}, "UnsupportedOperation", 400),
+        ({"KeySpec": "EC_P256", "KeyUsage": "ENCRYPT/DECRYPT"}, "InvalidParameter", 400),
+        ({"KeySpec": "EC_P256K", "EnableAutomaticRotation": "true"}, "Rejected.UnsupportedOperation", 400),
+        ({"Origin": "EXTERNAL", "EnableAutomaticRotation": "true"}, "Rejected.UnsupportedOperation", 400),
+        ({"Origin": "EXTERNAL", "KeySpec": "EC_P256"}, "UnsupportedOperation", 400),
+        ({"RotationInterval": "731d"}, "InvalidParameter", 400),
         ({"KeySpec": "nope"}, "InvalidParameter", 400),
         ({"KeyUsage": "SIGN/VERIFY"}, "InvalidParameter", 400),
         ({"Origin": "X"}, "InvalidParameter", 400),
@@ -229,7 +234,9 @@ def test_sdk_tags(emulator_call: EmulatorCall, key_id: str) -> None:
     expect(emulator_call, "InvalidParameter", 400, "TagResource", KeyId=key_id, Tags='[{"TagKey":"a"}]')
     expect(emulator_call, "MissingParameter", 400, "TagResource", KeyId=key_id)
     expect(emulator_call, "InvalidParameter", 400, "UntagResource", KeyId=key_id, TagKeys="a")
-    expect(emulator_call, "UnsupportedOperation", 400, "TagResource", SecretName="s", Tags='[{"TagKey":"a","TagValue":"1"}]')
+    # secrets can be tagged too (test_emulator_secrets.py); certificates cannot
+    expect(emulator_call, "Forbidden.ResourceNotFound", 404, "TagResource", SecretName="s", Tags='[{"TagKey":"a","TagValue":"1"}]')
+    expect(emulator_call, "UnsupportedOperation", 400, "TagResource", CertificateId="c", Tags='[{"TagKey":"a","TagValue":"1"}]')
     expect(emulator_call, "Forbidden.KeyNotFound", 404, "ListResourceTags", KeyId="key-hzzmissing")
 
 
@@ -353,3 +360,44 @@ def test_sdk_tls_with_ca_bundle(recwarn: pytest.WarningsRecorder) -> None:
 
         with pytest.raises(ClientException):  # the vendored certifi bundle does not trust our CA
             emulator_call_with(emulator_client_for(emu))("ListKeys")
+
+
+SECOND = "two"  # a secret's value in the tests: made up
+
+
+def test_sdk_secrets_round_trip(emulator_call: EmulatorCall) -> None:
+    """Every secrets action through the classic SDK's own request classes (details: test_emulator_secrets.py)."""
+    made = emulator_call("CreateSecret", SecretName="sdk", VersionId="v1", SecretData="one")
+    assert made["SecretType"] == "Generic" and made["Arn"].endswith(":secret/sdk")
+    emulator_call("PutSecretValue", SecretName="sdk", VersionId="v2", SecretData=SECOND)
+    got = emulator_call("GetSecretValue", SecretName="sdk", FetchExtendedConfig=True)
+    assert (got["SecretData"], got["SecretDataType"], got["VersionStages"]) == (SECOND, "text", {"VersionStage": ["ACSCurrent"]})
+    emulator_call("UpdateSecretVersionStage", SecretName="sdk", VersionStage="ACSCurrent", MoveToVersion="v1")
+    assert emulator_call("ListSecretVersionIds", SecretName="sdk")["TotalCount"] == 2
+    emulator_call("UpdateSecret", SecretName="sdk", Description="d")
+    assert emulator_call("DescribeSecret", SecretName="sdk")["Description"] == "d"
+    assert emulator_call("ListSecrets")["SecretList"]["Secret"][0]["SecretName"] == "sdk"
+    assert "PlannedDeleteTime" in emulator_call("DeleteSecret", SecretName="sdk")
+    emulator_call("RestoreSecret", SecretName="sdk")
+    assert len(emulator_call("GetRandomPassword", PasswordLength="20")["RandomPassword"]) == 20
+    expect(emulator_call, "Forbidden.ResourceNotFound", 404, "GetSecretValue", SecretName="nope")
+
+
+def test_sdk_key_versions_and_asymmetric_round_trip(emulator_call: EmulatorCall) -> None:
+    """Every asymmetric and key-version action through the classic SDK (details: test_emulator_keys.py)."""
+    key_id = emulator_call("CreateKey", KeySpec="EC_P256")["KeyMetadata"]["KeyId"]
+    version = emulator_call("CreateKeyVersion", KeyId=key_id)["KeyVersion"]["KeyVersionId"]
+    assert emulator_call("ListKeyVersions", KeyId=key_id)["TotalCount"] == 2
+    assert emulator_call("DescribeKeyVersion", KeyId=key_id, KeyVersionId=version)["KeyVersion"]["KeyVersionId"] == version
+    assert emulator_call("GetPublicKey", KeyId=key_id, KeyVersionId=version)["PublicKey"].startswith("-----BEGIN PUBLIC KEY-----")
+    digest = base64.b64encode(bytes(32)).decode()
+    value = emulator_call("AsymmetricSign", KeyId=key_id, KeyVersionId=version, Algorithm="ECDSA_SHA_256", Digest=digest)["Value"]
+    assert emulator_call("AsymmetricVerify", KeyId=key_id, KeyVersionId=version, Algorithm="ECDSA_SHA_256",
+                         Digest=digest, Value=value)["Value"] is True  # fmt: skip
+    rsa = emulator_call("CreateKey", KeySpec="RSA_2048", KeyUsage="ENCRYPT/DECRYPT")["KeyMetadata"]
+    common = {"KeyId": rsa["KeyId"], "KeyVersionId": rsa["PrimaryKeyVersion"], "Algorithm": "RSAES_OAEP_SHA_1"}
+    blob = emulator_call("AsymmetricEncrypt", Plaintext="aGk=", **common)["CiphertextBlob"]
+    assert emulator_call("AsymmetricDecrypt", CiphertextBlob=blob, **common)["Plaintext"] == "aGk="
+    aes = emulator_call("CreateKey")["KeyMetadata"]["KeyId"]
+    emulator_call("UpdateRotationPolicy", KeyId=aes, EnableAutomaticRotation=True, RotationInterval="30d")
+    assert emulator_call("DescribeKey", KeyId=aes)["KeyMetadata"]["RotationInterval"] == "2592000s"

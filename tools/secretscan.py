@@ -233,11 +233,12 @@ def _documents(root: Path, paths: Iterable[Path]) -> Iterator[tuple[str, str, li
 
 
 KEYWORD = "Secret Keyword"
-#: KMS fields and actions whose names contain "secret" but do not hold one; the keyword rule would
-#: flag ``SecretName="app-key"`` (or prose after "GetSecretValue:") as if it were the secret
+#: KMS fields and actions (and this scanner's own functions) whose names contain "secret" or "key"
+#: but do not hold one; the keyword rule would flag ``SecretName="app-key"`` (or prose after
+#: "GetSecretValue:") as if it were the secret
 _IDENTIFIER_FIELDS = re.compile(
     r"(?i)(?<![A-Za-z])(secret_?names?|secret_?types?|secret_?data_?types?|secret_?list|secret_?arn"
-    r"|secret_?version_?ids?|secrets_?manager"
+    r"|secret_?version_?ids?|secrets_?manager|private_keys?_(?:in|findings)|adjacent_secret_findings"
     r"|(?:create|get|put|describe|list|update|delete|restore|rotate)_?secrets?"
     r"(?:_?value|_?version_?ids|_?version_?stage|_?rotation_?policy)?)(?![A-Za-z])"
 )

@@ -8,7 +8,7 @@ import shutil
 import tempfile
 import threading
 from collections.abc import Callable, Sequence
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from types import TracebackType
 
@@ -50,7 +50,8 @@ class Emulator:
         self.host, self.port, self.tls, self.region = host, port, tls, region
         self.clock = clock or models.utc_now
         self.entropy = Entropy(seed) if seed is not None else OS
-        self.data_clock: Callable[[], datetime] = (lambda: RECORDING_TIME) if seed is not None else self.clock
+        self._data_base: Callable[[], datetime] = (lambda: RECORDING_TIME) if seed is not None else self.clock
+        self._data_offset = timedelta(0)
         self.state_path = state_path
         self.faults = Faults(qps_limit, unavailable_every)
         #: authorises POST /-/faults from other processes (``serve`` prints it); never the AccessKey
@@ -61,6 +62,18 @@ class Emulator:
         self._thread: threading.Thread | None = None
         self._store: Store | None = None
         self._tmp: str | None = None
+
+    def data_clock(self) -> datetime:
+        """The time of key dates, deletion windows and automatic rotation (see advance_clock)."""
+        return self._data_base() + self._data_offset
+
+    def advance_clock(self, delta: timedelta) -> datetime:
+        """Move the emulator's data clock forward (e.g. past a rotation interval), not its signature
+        clock: SDK requests keep their real Timestamp. Emulator-only; returns the new data time."""
+        if delta < timedelta(0):
+            raise ValueError("the clock only moves forward")
+        self._data_offset += delta
+        return self.data_clock()
 
     @property
     def access_key_id(self) -> str:

@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from . import crypto, errors, models
+from . import asymmetric, crypto, errors, models, rotation
 from .models import Alias, Key, KeyFilter, Scope
 from .entropy import OS, Entropy
 from .store import Store
@@ -48,7 +48,38 @@ class KmsBackend:
                 if cached[0] == scope and owner == key_id:
                     self._versions.pop(cached, None)
             raise errors.KeyNotFound()
+        if key.rotation_interval is not None and rotation.due(key, self.clock()):
+            key = self._rotate(scope, key_id)
         return key
+
+    def _rotate(self, scope: Scope, key_id: str) -> Key:
+        """Automatic rotation, found due by a read: one new primary version, dated now (rotation.py)."""
+        with self.store.transaction():
+            key = self.store.get_key(scope, key_id)  # another process may have rotated it meanwhile
+            if key is None:
+                raise errors.KeyNotFound()
+            now = self.clock().replace(microsecond=0)
+            if not rotation.due(key, now):
+                return key
+            if not rotation.has_room(self.store.count_versions(scope, key_id), self.store.count_versions(scope)):
+                return key  # [I] a key at the version quota keeps its primary version (undocumented)
+            return self._new_version(scope, key, now, self._material(key.key_spec))[0]
+
+    def _new_version(self, scope: Scope, key: Key, now: datetime, material: bytes) -> tuple[Key, str]:
+        """Add a version (inside the caller's transaction); symmetric keys make it primary."""
+        version_id = models.new_version_id(self.entropy)
+        self.store.add_version(scope, key.key_id, version_id, material, now)
+        # [I] asymmetric keys have no primary version: callers always name one; PrimaryKeyVersion
+        # stays the initial version and LastRotationDate still moves.
+        key = replace(key, primary_version=version_id if key.symmetric else key.primary_version,
+                      last_rotation_date=now)  # fmt: skip
+        self.store.put_key(key)
+        return key, version_id
+
+    def _material(self, key_spec: str) -> bytes:
+        if key_spec in models.SYMMETRIC_SPECS:
+            return crypto.new_key_material(self.entropy, key_spec)
+        return asymmetric.generate(key_spec, self.entropy)
 
     def resolve(self, scope: Scope, ref: str, *, allow_alias: bool = True) -> Key:
         """A KeyId parameter: key id, ``alias/...`` (where the API allows it) or an ARN."""
@@ -70,22 +101,24 @@ class KmsBackend:
 
     # --- key lifecycle ------------------------------------------------------------------------
     def create_key(self, scope: Scope, *, description: str = "", key_spec: str = "Aliyun_AES_256",
-                   key_usage: str = "ENCRYPT/DECRYPT", origin: str = "Aliyun_KMS",
+                   key_usage: str = models.ENCRYPT_DECRYPT, origin: str = "Aliyun_KMS",
                    protection_level: str = "SOFTWARE", rotation_interval: int | None = None,
                    tags: Sequence[tuple[str, str]] = ()) -> Key:  # fmt: skip
         version_id = models.new_version_id(self.entropy)
+        now = self.clock().replace(microsecond=0)
         key = Key(key_id=models.new_key_id(scope.region, self.entropy), account_id=scope.account_id, region=scope.region,
-                  creation_date=self.clock().replace(microsecond=0), primary_version=version_id,
+                  creation_date=now, primary_version=version_id, last_rotation_date=now,
                   description=description, key_spec=key_spec, key_usage=key_usage, origin=origin,
                   protection_level=protection_level, rotation_interval=rotation_interval,
                   state=models.PENDING_IMPORT if origin == "EXTERNAL" else models.ENABLED)  # fmt: skip
         # EXTERNAL keys wait for imported material, which this emulator cannot import: no material.
-        material = None if origin == "EXTERNAL" else crypto.new_key_material(self.entropy)
+        # Made before the transaction: an RSA_3072 key pair takes a moment, the write lock should not.
+        material = None if origin == "EXTERNAL" else self._material(key_spec)
         with self.store.transaction():
-            if self.store.count_keys(scope) >= models.MAX_KEYS:
+            if self.store.count_keys(scope) >= models.MAX_KEYS or self.store.count_versions(scope) >= models.MAX_VERSIONS:
                 raise errors.LimitExceeded()
             self.store.put_key(key)
-            self.store.add_version(scope, key.key_id, version_id, material)
+            self.store.add_version(scope, key.key_id, version_id, material, now)
             for tag_key, tag_value in tags:
                 self.store.put_tag(scope, key.key_id, tag_key, tag_value)
         return key
@@ -173,6 +206,7 @@ class KmsBackend:
     def encrypt(self, scope: Scope, key_ref: str, plaintext: bytes, context: Context) -> tuple[Key, bytes]:
         """Seal under the primary version; returns the key and the raw (not yet Base64) blob."""
         key = self.resolve(scope, key_ref)
+        _check_symmetric(key)
         models.check_usable(key)
         found = self._version(scope, key.primary_version)
         if found is None or found[1] is None:
@@ -194,6 +228,7 @@ class KmsBackend:
         if found is None:
             raise errors.KeyNotFound()
         key = self._load(scope, found[0])
+        _check_symmetric(key)
         models.check_usable(key)
         if found[1] is None:
             raise errors.KeyVersionNotFound()
@@ -201,3 +236,105 @@ class KmsBackend:
             return key, version_id, crypto.open_blob(found[1], blob, context)
         except crypto.BlobError as exc:
             raise errors.InvalidParameter.named("CiphertextBlob", "Decryption failed: the blob or EncryptionContext does not match.") from exc
+
+    # --- key versions and rotation (rules in rotation.py) -------------------------------------
+    def create_key_version(self, scope: Scope, key_ref: str) -> tuple[Key, str, datetime]:
+        """A new version now: the primary one for symmetric keys, a new key pair for asymmetric ones."""
+        key = self.resolve(scope, key_ref)
+        rotation.check_new_version(key)
+        material = self._material(key.key_spec)  # outside the write lock (RSA key generation)
+        now = self.clock().replace(microsecond=0)
+        with self.store.transaction():
+            key = self._load(scope, key.key_id)
+            rotation.check_new_version(key)
+            rotation.check_version_quota(self.store.count_versions(scope, key.key_id), self.store.count_versions(scope))
+            key, version_id = self._new_version(scope, key, now, material)
+        return key, version_id, now
+
+    def list_key_versions(self, scope: Scope, key_ref: str) -> tuple[Key, list[tuple[str, datetime]]]:
+        """Every version of a key, oldest first, in any key state."""
+        key = self.resolve(scope, key_ref)
+        return key, [(v, when or key.creation_date) for v, when in self.store.list_versions(scope, key.key_id)]
+
+    def describe_key_version(self, scope: Scope, key_ref: str, version_id: str) -> tuple[Key, datetime]:
+        key, versions = self.list_key_versions(scope, key_ref)
+        for found, when in versions:
+            if found == version_id:
+                return key, when
+        raise errors.KeyVersionNotFound()
+
+    def update_rotation_policy(self, scope: Scope, key_ref: str, interval: int | None) -> Key:
+        """``interval`` seconds turns automatic rotation on (or changes its period), None turns it off.
+
+        A shorter period can make the next rotation date pass already: the next read of the key
+        rotates it then (the UpdateRotationPolicy page: "rotated immediately")."""
+        with self.store.transaction():
+            key = self.resolve(scope, key_ref)
+            rotation.check_policy_change(key)
+            key = replace(key, rotation_interval=interval)
+            self.store.put_key(key)
+        return key
+
+    # --- asymmetric keys (primitives in asymmetric.py) ----------------------------------------
+    def _key_pair(self, scope: Scope, key_ref: str, version_id: str, usage: str | None) -> tuple[Key, bytes]:
+        """The private key of one version of an asymmetric key, after the documented checks.
+
+        Symmetric key or usage mismatch -> 400 Rejected.UnsupportedOperation [I]; key state (409);
+        unknown version of this key -> 404 Forbidden.KeyVersionNotFound [I]."""
+        key = self.resolve(scope, key_ref)
+        if key.symmetric:
+            if usage is None:  # GetPublicKey [I]
+                raise errors.UnsupportedOperation("The key is a symmetric key: it has no public key.")
+            raise errors.RejectedUnsupportedOperation("The key is a symmetric key; use Encrypt and Decrypt.")
+        if usage is not None and key.key_usage != usage:
+            raise errors.RejectedUnsupportedOperation(f"The key's usage is {key.key_usage}.")
+        models.check_usable(key)
+        found = self._version(scope, version_id)
+        if found is None or found[0] != key.key_id or found[1] is None:
+            raise errors.KeyVersionNotFound()
+        return key, found[1]
+
+    def public_key(self, scope: Scope, key_ref: str, version_id: str) -> tuple[Key, str]:
+        key, material = self._key_pair(scope, key_ref, version_id, None)
+        return key, asymmetric.public_pem(material)
+
+    @staticmethod
+    def _check_algorithm(key: Key, algorithm: str, allowed: tuple[str, ...]) -> None:
+        if algorithm not in allowed:
+            # [I] an algorithm the key's spec does not offer is a bad parameter
+            raise errors.InvalidParameter.named("Algorithm", f"{key.key_spec} keys allow: {', '.join(allowed) or 'none'}.")
+
+    def sign(self, scope: Scope, key_ref: str, version_id: str, algorithm: str, digest: bytes) -> tuple[Key, bytes]:
+        key, material = self._key_pair(scope, key_ref, version_id, models.SIGN_VERIFY)
+        self._check_algorithm(key, algorithm, asymmetric.ALGORITHMS[key.key_spec].sign)
+        return key, asymmetric.sign(material, algorithm, digest)
+
+    def verify(self, scope: Scope, key_ref: str, version_id: str, algorithm: str, digest: bytes,
+               signature: bytes) -> tuple[Key, bool]:  # fmt: skip
+        key, material = self._key_pair(scope, key_ref, version_id, models.SIGN_VERIFY)
+        self._check_algorithm(key, algorithm, asymmetric.ALGORITHMS[key.key_spec].sign)
+        return key, asymmetric.verify(material, algorithm, digest, signature)
+
+    def asymmetric_encrypt(self, scope: Scope, key_ref: str, version_id: str, algorithm: str,
+                           plaintext: bytes) -> tuple[Key, bytes]:  # fmt: skip
+        key, material = self._key_pair(scope, key_ref, version_id, models.ENCRYPT_DECRYPT)
+        self._check_algorithm(key, algorithm, asymmetric.ALGORITHMS[key.key_spec].encrypt)
+        try:
+            return key, asymmetric.encrypt(material, algorithm, plaintext)
+        except asymmetric.CryptoInputError as exc:
+            raise errors.InvalidParameter.named("Plaintext", str(exc)) from exc
+
+    def asymmetric_decrypt(self, scope: Scope, key_ref: str, version_id: str, algorithm: str,
+                           ciphertext: bytes) -> tuple[Key, bytes]:  # fmt: skip
+        key, material = self._key_pair(scope, key_ref, version_id, models.ENCRYPT_DECRYPT)
+        self._check_algorithm(key, algorithm, asymmetric.ALGORITHMS[key.key_spec].encrypt)
+        try:
+            return key, asymmetric.decrypt(material, algorithm, ciphertext)
+        except asymmetric.CryptoInputError as exc:
+            raise errors.InvalidParameter.named("CiphertextBlob", str(exc)) from exc
+
+
+def _check_symmetric(key: Key) -> None:
+    """Encrypt/Decrypt/GenerateDataKey/ReEncrypt on an asymmetric key -> 400 UnsupportedOperation [I]."""
+    if not key.symmetric:
+        raise errors.UnsupportedOperation("The key is an asymmetric key; use AsymmetricEncrypt/AsymmetricDecrypt.")

@@ -192,6 +192,13 @@ class PendingImport(_KeyStateRejected):
     code, state = "Rejected.PendingImport", "PendingImport"
 
 
+# --- asymmetric keys and key versions (owner: rotation.py, key_actions.py) --------------------
+class RejectedUnsupportedOperation(KmsApiError):
+    # Documented for AsymmetricEncrypt/Decrypt, CreateKeyVersion and UpdateRotationPolicy; which
+    # condition raises it (usage mismatch, symmetric key, EXTERNAL key) is [I].
+    code, http_status, default_message = "Rejected.UnsupportedOperation", 400, "Unsupported operation."
+
+
 def all_error_classes() -> list[type[KmsApiError]]:
     """Every concrete wire error, for docs and tests."""
     found: list[type[KmsApiError]] = []
@@ -213,3 +220,26 @@ class StateStorageFull(ServiceUnavailableTemporary):
 
     default_message = ("Service Unavailable Temporary. The emulator's state file cannot grow: "
                        "its disk is full. Free some space, then retry.")  # fmt: skip
+
+
+# --- secrets (vault.py) -----------------------------------------------------------------------
+class ResourceNotFound(KmsApiError):
+    code, http_status, default_message = "Forbidden.ResourceNotFound", 404, "Resource not found."
+
+
+class ResourceExist(KmsApiError):
+    code, http_status, default_message = "Rejected.ResourceExist", 409, "The resource already exists."
+
+
+class ResourceInDeleteWindow(KmsApiError):
+    code, http_status = "Rejected.ResourceInDeleteWindow", 409
+    default_message = "The secret is planned to be deleted."
+
+
+class ResourceInUse(KmsApiError):
+    # RestoreSecret on a secret that is not pending deletion ("restore normal secret")
+    code, http_status, default_message = "Rejected.ResourceInUse", 409, "restore normal secret"
+
+
+class InvalidRequest(KmsApiError):
+    code, http_status, default_message = "Rejected.InvalidRequest", 400, "param mismatch"

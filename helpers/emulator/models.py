@@ -14,6 +14,16 @@ MAX_KEYS = 200  # per account and region (https://alibabacloud.com/help/en/kms/k
 MAX_ALIASES = 300
 MAX_TAGS = 20  # CreateKey's current limit; the 2021 TagResource page said 10 ([I] which applies)
 MAX_PLAINTEXT_BYTES = 6144  # [I] counted on the UTF-8 Plaintext parameter, see §4
+MAX_VERSIONS_PER_KEY = 50  # the 2021 CreateKeyVersion page
+MAX_VERSIONS = 10_000  # per account and region (the limits page above)
+
+# Key specs and the usages each allows (the CreateKey and AsymmetricSign/AsymmetricEncrypt pages).
+ENCRYPT_DECRYPT, SIGN_VERIFY = "ENCRYPT/DECRYPT", "SIGN/VERIFY"
+SYMMETRIC_SPECS = frozenset({"Aliyun_AES_256", "Aliyun_AES_128", "Aliyun_AES_192", "Aliyun_SM4"})
+ASYMMETRIC_USAGES: dict[str, tuple[str, ...]] = {
+    "RSA_2048": (SIGN_VERIFY, ENCRYPT_DECRYPT), "RSA_3072": (SIGN_VERIFY, ENCRYPT_DECRYPT),
+    "EC_P256": (SIGN_VERIFY,), "EC_P256K": (SIGN_VERIFY,),
+}  # fmt: skip
 
 ENABLED, DISABLED = "Enabled", "Disabled"
 PENDING_DELETION, PENDING_IMPORT = "PendingDeletion", "PendingImport"
@@ -57,6 +67,16 @@ class Key:
     state: str = ENABLED
     delete_date: datetime | None = None
     rotation_interval: int | None = None  # seconds; None = automatic rotation disabled
+    #: creation of the newest version (None in rows from before versions had dates: creation_date)
+    last_rotation_date: datetime | None = None
+
+    @property
+    def symmetric(self) -> bool:
+        return self.key_spec in SYMMETRIC_SPECS
+
+    @property
+    def last_rotation(self) -> datetime:
+        return self.last_rotation_date or self.creation_date
 
     @property
     def arn(self) -> str:
@@ -133,10 +153,17 @@ def deletion_date(now: datetime, days: int) -> datetime:
     return now + timedelta(days=days)
 
 
-def next_rotation(key: Key) -> datetime | None:
-    if key.rotation_interval is None:
-        return None
-    return key.creation_date + timedelta(seconds=key.rotation_interval)
+def default_usage(key_spec: str) -> str:
+    """[I] KeyUsage when CreateKey omits it: tea says SIGN/VERIFY where the spec can sign, the
+    API metadata's default says ENCRYPT/DECRYPT; symmetric keys can only encrypt."""
+    return ENCRYPT_DECRYPT if key_spec in SYMMETRIC_SPECS else SIGN_VERIFY
+
+
+def check_spec_usage(key_spec: str, key_usage: str) -> None:
+    """[I] An impossible pair (EC_P256 + ENCRYPT/DECRYPT, Aliyun_AES_256 + SIGN/VERIFY) -> 400 InvalidParameter."""
+    allowed = (ENCRYPT_DECRYPT,) if key_spec in SYMMETRIC_SPECS else ASYMMETRIC_USAGES[key_spec]
+    if key_usage not in allowed:
+        raise errors.InvalidParameter.named("KeyUsage", f"{key_spec} keys allow {' or '.join(allowed)}.")
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,8 @@ reading typed API parameters from it, with the service's error codes."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import re
 from collections.abc import Mapping
@@ -175,5 +177,15 @@ def duration(params: Mapping[str, str], name: str, low: int, high: int) -> int |
     match = _DURATION.match(raw)
     seconds = int(match.group(1)) * _SECONDS[match.group(2)] if match else -1
     if not low <= seconds <= high:
-        raise errors.InvalidParameter.named(name, "Use <int>[dhms] between 7 and 365 days.")
+        span = f"{low // 86400} and {high // 86400} days" if not (low % 86400 or high % 86400) else f"{low}s and {high}s"
+        raise errors.InvalidParameter.named(name, f"Use <int>[dhms] between {span}.")
     return seconds
+
+
+def base64_bytes(params: Mapping[str, str], name: str, max_length: int = 8192) -> bytes:
+    """A required parameter holding strict Base64 (a digest, a signature, a ciphertext) -> its bytes."""
+    raw = required(params, name, max_length)
+    try:
+        return base64.b64decode(raw.encode("ascii"), validate=True)
+    except (binascii.Error, UnicodeEncodeError) as exc:
+        raise errors.InvalidParameter.named(name, "It must be Base64.") from exc

@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from . import crypto, errors, models, params
+from . import crypto, errors, models, params, rotation
 from .backend import KmsBackend
 from .models import Alias, Key, KeyFilter, Scope
 
@@ -25,13 +25,15 @@ class Call:
 
 
 Handler = Callable[[Call], Body]
-_DAY = 86400
 _REGIONS = (
     "cn-hangzhou", "cn-shanghai", "cn-beijing", "cn-shenzhen", "cn-hongkong", "ap-southeast-1",
     "ap-southeast-2", "ap-southeast-3", "ap-southeast-5", "ap-northeast-1", "ap-south-1",
     "eu-central-1", "eu-west-1", "me-east-1", "us-east-1", "us-west-1",
 )  # fmt: skip
-_UNSUPPORTED_SPECS = ("Aliyun_SM4", "RSA_2048", "RSA_3072", "EC_P256", "EC_P256K", "EC_SM2")
+#: documented KeySpecs the emulator cannot back with `cryptography` (why: asymmetric.py)
+_UNSUPPORTED_SPECS = ("EC_SM2",)
+_KEY_SPECS = ("Aliyun_AES_256", "Aliyun_AES_128", "Aliyun_AES_192", "Aliyun_SM4", "RSA_2048", "RSA_3072",
+              "EC_P256", "EC_P256K")  # fmt: skip
 
 
 def _time(value: datetime | None) -> str:
@@ -40,16 +42,16 @@ def _time(value: datetime | None) -> str:
 
 def _metadata(key: Key, *, describe: bool = False) -> Body:
     """KeyMetadata with empty strings where the service returns them (docs2021 CreateKey sample)."""
-    rotation = key.rotation_interval is not None
+    automatic = rotation.status(key)
     body: Body = {
         "KeyId": key.key_id, "Arn": key.arn, "CreationDate": _time(key.creation_date),
         "Creator": key.account_id, "Description": key.description, "KeySpec": key.key_spec,
         "KeyUsage": key.key_usage, "KeyState": key.state, "Origin": key.origin,
         "ProtectionLevel": key.protection_level, "PrimaryKeyVersion": key.primary_version,
-        "LastRotationDate": _time(key.creation_date),
-        "AutomaticRotation": "Enabled" if rotation else "Disabled",
-        "RotationInterval": f"{key.rotation_interval}s" if rotation else "",
-        "NextRotationDate": _time(models.next_rotation(key)),
+        # LastRotationDate: the newest version's creation; the other two "" when rotation is off.
+        "LastRotationDate": _time(key.last_rotation), "AutomaticRotation": automatic,
+        "RotationInterval": f"{key.rotation_interval}s" if key.rotation_interval is not None else "",
+        "NextRotationDate": _time(rotation.next_rotation(key)),
         "DeleteDate": _time(key.delete_date), "MaterialExpireTime": "", "DKMSInstanceId": "",
     }  # fmt: skip
     if describe:
@@ -101,19 +103,29 @@ def create_key(call: Call) -> Body:
     p = call.params
     spec = params.optional(p, "KeySpec", "Aliyun_AES_256") or "Aliyun_AES_256"
     if spec in _UNSUPPORTED_SPECS:
-        raise errors.UnsupportedOperation(f"KeySpec {spec} is not supported by the emulator.")
-    spec = params.choice(p, "KeySpec", ("Aliyun_AES_256", "Aliyun_AES_128", "Aliyun_AES_192"), spec)
+        # [I] the code for a documented spec the emulator cannot serve
+        raise errors.UnsupportedOperation(f"KeySpec {spec} is not supported by the emulator: the cryptography "
+                                          "package offers no SM2 signature or encryption.")  # fmt: skip
+    spec = params.choice(p, "KeySpec", _KEY_SPECS, spec)
+    if spec == "Aliyun_SM4" and not crypto.sm4_available():
+        raise errors.UnsupportedOperation("KeySpec Aliyun_SM4 needs SM4-GCM, which this OpenSSL does not offer.")  # [I]
+    usage = params.choice(p, "KeyUsage", (models.ENCRYPT_DECRYPT, models.SIGN_VERIFY), models.default_usage(spec))
+    models.check_spec_usage(spec, usage)
+    origin = params.choice(p, "Origin", ("Aliyun_KMS", "EXTERNAL"), "Aliyun_KMS")
+    if origin == "EXTERNAL" and spec not in models.SYMMETRIC_SPECS:
+        raise errors.UnsupportedOperation("Imported key material (EXTERNAL) is for symmetric keys only.")  # [I]
     if params.optional(p, "DKMSInstanceId"):
         raise errors.DKMSInstanceNotFound()
     params.optional(p, "Policy", max_length=32768)  # only meaningful for instance keys
     rotate = params.boolean(p, "EnableAutomaticRotation")
-    interval = params.duration(p, "RotationInterval", 7 * _DAY, 365 * _DAY)
+    interval = params.duration(p, "RotationInterval", rotation.MIN_INTERVAL, rotation.MAX_INTERVAL)
+    if rotate and (spec not in models.SYMMETRIC_SPECS or origin == "EXTERNAL"):
+        # [I] only symmetric keys with KMS-made material rotate (tea's DescribeKey; the rotation page)
+        raise errors.RejectedUnsupportedOperation("Automatic rotation is for symmetric keys with KMS key material.")
     key = call.backend.create_key(
-        call.scope, description=params.optional(p, "Description"), key_spec=spec,
-        key_usage=params.choice(p, "KeyUsage", ("ENCRYPT/DECRYPT",), "ENCRYPT/DECRYPT"),
-        origin=params.choice(p, "Origin", ("Aliyun_KMS", "EXTERNAL"), "Aliyun_KMS"),
+        call.scope, description=params.optional(p, "Description"), key_spec=spec, key_usage=usage, origin=origin,
         protection_level=params.choice(p, "ProtectionLevel", ("SOFTWARE", "HSM"), "SOFTWARE"),
-        rotation_interval=(interval or 365 * _DAY) if rotate else None, tags=params.tags(p),
+        rotation_interval=(interval or rotation.DEFAULT_INTERVAL) if rotate else None, tags=params.tags(p),
     )  # fmt: skip
     return {"KeyMetadata": _metadata(key)}
 
@@ -315,3 +327,11 @@ ACTIONS: dict[str, Handler] = {
     "ListResourceTags": list_resource_tags,
     "DescribeRegions": describe_regions,
 }
+
+# Secrets (secret_actions.py): their actions, and TagResource/UntagResource given a SecretName.
+from .secret_actions import with_secrets  # noqa: E402  (after ACTIONS: secret_actions never imports this module)
+ACTIONS.update(with_secrets(ACTIONS))
+
+# Asymmetric keys and key versions (key_actions.py, which imports Call and helpers from above).
+from .key_actions import ACTIONS as KEY_ACTIONS  # noqa: E402  (after every name key_actions imports)
+ACTIONS.update(KEY_ACTIONS)

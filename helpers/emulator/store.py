@@ -36,31 +36,56 @@ CREATE TABLE IF NOT EXISTS keys (
   key_spec TEXT NOT NULL, key_usage TEXT NOT NULL, origin TEXT NOT NULL,
   protection_level TEXT NOT NULL, state TEXT NOT NULL, creation_date TEXT NOT NULL,
   delete_date TEXT, primary_version TEXT NOT NULL, rotation_interval INTEGER,
+  last_rotation_date TEXT,
   PRIMARY KEY (account, region, key_id));
 CREATE TABLE IF NOT EXISTS versions (
   version_id TEXT PRIMARY KEY, account TEXT NOT NULL, region TEXT NOT NULL,
-  key_id TEXT NOT NULL, material BLOB);
+  key_id TEXT NOT NULL, material BLOB, creation_date TEXT);
 CREATE TABLE IF NOT EXISTS aliases (
   account TEXT NOT NULL, region TEXT NOT NULL, alias_name TEXT NOT NULL, key_id TEXT NOT NULL,
   PRIMARY KEY (account, region, alias_name));
 CREATE TABLE IF NOT EXISTS tags (
   account TEXT NOT NULL, region TEXT NOT NULL, key_id TEXT NOT NULL, tag_key TEXT NOT NULL,
   tag_value TEXT NOT NULL, PRIMARY KEY (account, region, key_id, tag_key));
+-- secrets (queries in secret_store.py)
+CREATE TABLE IF NOT EXISTS secrets (
+  account TEXT NOT NULL, region TEXT NOT NULL, secret_name TEXT NOT NULL, secret_type TEXT NOT NULL,
+  description TEXT NOT NULL, encryption_key_id TEXT NOT NULL, create_time TEXT NOT NULL,
+  update_time TEXT NOT NULL, planned_delete_time TEXT,
+  PRIMARY KEY (account, region, secret_name));
+CREATE TABLE IF NOT EXISTS secret_versions (
+  account TEXT NOT NULL, region TEXT NOT NULL, secret_name TEXT NOT NULL, version_id TEXT NOT NULL,
+  data_type TEXT NOT NULL, blob BLOB NOT NULL, create_time TEXT NOT NULL,
+  PRIMARY KEY (account, region, secret_name, version_id));
+CREATE TABLE IF NOT EXISTS secret_stages (
+  account TEXT NOT NULL, region TEXT NOT NULL, secret_name TEXT NOT NULL, stage TEXT NOT NULL,
+  version_id TEXT NOT NULL, PRIMARY KEY (account, region, secret_name, stage));
+CREATE TABLE IF NOT EXISTS secret_tags (
+  account TEXT NOT NULL, region TEXT NOT NULL, secret_name TEXT NOT NULL, tag_key TEXT NOT NULL,
+  tag_value TEXT NOT NULL, PRIMARY KEY (account, region, secret_name, tag_key));
+CREATE TABLE IF NOT EXISTS secret_service_keys (
+  account TEXT NOT NULL, region TEXT NOT NULL, version_id TEXT NOT NULL, material BLOB NOT NULL,
+  PRIMARY KEY (account, region));
 """
 # One statement at a time: executescript() would COMMIT the transaction the schema is made in.
 _SCHEMA_STATEMENTS = [s.strip() for s in _SCHEMA.split(";") if s.strip()]
 _KEY_COLUMNS = (
     "key_id, account, region, description, key_spec, key_usage, origin, protection_level, "
-    "state, creation_date, delete_date, primary_version, rotation_interval"
+    "state, creation_date, delete_date, primary_version, rotation_interval, last_rotation_date"
 )
 _UPSERT_KEY = "ON CONFLICT (account, region, key_id) DO UPDATE SET " + ", ".join(
-    f"{c}=excluded.{c}" for c in ("description", "state", "delete_date", "primary_version", "rotation_interval")
+    f"{c}=excluded.{c}" for c in ("description", "state", "delete_date", "primary_version", "rotation_interval",
+                                          "last_rotation_date")
 )
 _BUSY_TIMEOUT_MS = 10_000
 #: PRAGMA application_id of the kit's state files: "KMSW"
 APPLICATION_ID = 0x4B4D5357
-#: PRAGMA user_version: the schema above; a file with a higher number comes from a newer kit
-SCHEMA_VERSION = 1
+#: PRAGMA user_version: the schema above; a file with a higher number comes from a newer kit.
+#: 2 added keys.last_rotation_date and versions.creation_date (key versions and rotation).
+SCHEMA_VERSION = 2
+#: columns added after version 1, appended by ALTER TABLE when an older file is opened (NULL in
+#: old rows: a key's last rotation is then its creation, see _migrate for versions)
+_ADDED_COLUMNS = (("keys", "last_rotation_date", "TEXT"), ("versions", "creation_date", "TEXT"))
 # Primary result codes (sqlite3.SQLITE_* names exist only from Python 3.11 on, kept literal here).
 _SQLITE_PERM, _SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_READONLY, _SQLITE_IOERR = 3, 5, 6, 8, 10
 _SQLITE_CORRUPT, _SQLITE_FULL, _SQLITE_CANTOPEN, _SQLITE_NOTADB = 11, 13, 14, 26
@@ -200,10 +225,11 @@ class Store:
 
     def put_key(self, key: Key) -> None:
         # An upsert, not INSERT OR REPLACE: REPLACE deletes the row and would reorder ListKeys.
-        self._run(f"INSERT INTO keys ({_KEY_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) {_UPSERT_KEY}", (
+        self._run(f"INSERT INTO keys ({_KEY_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) {_UPSERT_KEY}", (
             key.key_id, key.account_id, key.region, key.description, key.key_spec, key.key_usage,
             key.origin, key.protection_level, key.state, _iso(key.creation_date),
-            _iso(key.delete_date) if key.delete_date else None, key.primary_version, key.rotation_interval))  # fmt: skip
+            _iso(key.delete_date) if key.delete_date else None, key.primary_version, key.rotation_interval,
+            _iso(key.last_rotation_date) if key.last_rotation_date else None))  # fmt: skip
 
     def delete_key(self, scope: Scope, key_id: str) -> None:
         args = (scope.account_id, scope.region, key_id)
@@ -215,9 +241,24 @@ class Store:
                 self._checkpoint()
 
     # --- versions -----------------------------------------------------------------------------
-    def add_version(self, scope: Scope, key_id: str, version_id: str, material: bytes | None) -> None:
-        self._run("INSERT INTO versions VALUES (?,?,?,?,?)",
-                  (version_id, scope.account_id, scope.region, key_id, material))  # fmt: skip
+    def add_version(self, scope: Scope, key_id: str, version_id: str, material: bytes | None,
+                    creation_date: datetime) -> None:  # fmt: skip
+        self._run("INSERT INTO versions (version_id, account, region, key_id, material, creation_date) "
+                  "VALUES (?,?,?,?,?,?)",
+                  (version_id, scope.account_id, scope.region, key_id, material, _iso(creation_date)))  # fmt: skip
+
+    def list_versions(self, scope: Scope, key_id: str) -> list[tuple[str, datetime | None]]:
+        """(version id, creation date) of a key's versions, oldest first; never material."""
+        rows = self._all("SELECT version_id, creation_date FROM versions WHERE account=? AND region=? AND key_id=? "
+                         "ORDER BY rowid", (scope.account_id, scope.region, key_id))  # fmt: skip
+        return [(str(v), datetime.fromisoformat(str(d)) if d else None) for v, d in rows]
+
+    def count_versions(self, scope: Scope, key_id: str | None = None) -> int:
+        sql = "SELECT COUNT(*) FROM versions WHERE account=? AND region=?"
+        args: tuple[str, ...] = (scope.account_id, scope.region)
+        if key_id is not None:
+            sql, args = sql + " AND key_id=?", (*args, key_id)
+        return int(str(self._all(sql, args)[0][0]))
 
     def get_version(self, scope: Scope, version_id: str) -> tuple[str, bytes | None] | None:
         """(key id, material) of a version, only if it belongs to this account and region."""
@@ -271,13 +312,14 @@ def _iso(value: datetime) -> str:
 
 def _key(row: tuple[object, ...]) -> Key:
     (key_id, account, region, description, spec, usage, origin, level,
-     state, created, deleted, primary, rotation) = row  # fmt: skip
+     state, created, deleted, primary, rotation, rotated) = row  # fmt: skip
     return Key(
         key_id=str(key_id), account_id=str(account), region=str(region), description=str(description),
         key_spec=str(spec), key_usage=str(usage), origin=str(origin), protection_level=str(level),
         state=str(state), creation_date=datetime.fromisoformat(str(created)),
         delete_date=datetime.fromisoformat(str(deleted)) if deleted else None,
         primary_version=str(primary), rotation_interval=int(rotation) if rotation is not None else None,  # type: ignore[call-overload]
+        last_rotation_date=datetime.fromisoformat(str(rotated)) if rotated else None,
     )
 
 
@@ -359,7 +401,8 @@ def _classify(db: sqlite3.Connection, path: Path | None) -> str:
     if not found:
         return "new"
     expected, expected_columns = _EXPECTED
-    if found <= expected and all(columns[t] == expected_columns[t] for t in columns):
+    # an older kit's tables have a prefix of today's columns (later ones are appended, _ADDED_COLUMNS)
+    if found <= expected and all(expected_columns[t][: len(columns[t])] == columns[t] for t in columns):
         return "unmarked"
     others = sorted(name for _, name in found - expected) or sorted(columns)
     raise StateFileError(f"{path} is an SQLite database with other tables ({', '.join(others[:5])}), not an "
@@ -368,13 +411,15 @@ def _classify(db: sqlite3.Connection, path: Path | None) -> str:
 
 def _initialise(db: sqlite3.Connection, path: Path | None = None) -> None:
     """Create the tables and mark the file as the kit's, once, even with several processes racing."""
-    if _classify(db, path) == "ours":
+    if _classify(db, path) == "ours" and not _missing_tables(db) and not _outdated(db):
         return
     db.execute("BEGIN IMMEDIATE")
     try:
-        if _classify(db, path) != "ours":  # another process may have done it meanwhile
+        # another process may have done it meanwhile; a file of an older kit gets the newer tables
+        if _classify(db, path) != "ours" or _missing_tables(db) or _outdated(db):
             for statement in _SCHEMA_STATEMENTS:
                 db.execute(statement)
+            _migrate(db)
             db.execute(f"PRAGMA application_id={APPLICATION_ID}")
             db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         db.execute("COMMIT")
@@ -382,6 +427,26 @@ def _initialise(db: sqlite3.Connection, path: Path | None = None) -> None:
         if db.in_transaction:
             db.execute("ROLLBACK")
         raise
+
+
+def _outdated(db: sqlite3.Connection) -> bool:
+    return int(db.execute("PRAGMA user_version").fetchone()[0]) < SCHEMA_VERSION
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    """Bring an older kit's tables up to SCHEMA_VERSION, inside _initialise's transaction."""
+    for table, column, declaration in _ADDED_COLUMNS:
+        if column not in {str(row[1]) for row in db.execute(f"PRAGMA table_info({table})")}:
+            db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+    # Before versions had dates every key had exactly one version, made with the key.
+    db.execute("UPDATE versions SET creation_date = (SELECT k.creation_date FROM keys k WHERE k.account = "
+               "versions.account AND k.region = versions.region AND k.key_id = versions.key_id) "
+               "WHERE creation_date IS NULL")  # fmt: skip
+
+
+def _missing_tables(db: sqlite3.Connection) -> bool:
+    """A marked file from before a table was added (e.g. the secrets tables) lacks it."""
+    return not _EXPECTED[0] <= {(str(t), str(n)) for t, n in db.execute("SELECT type, name FROM sqlite_master")}
 
 
 def _open_error(path: Path, exc: sqlite3.Error) -> StateFileError:

@@ -1,0 +1,151 @@
+"""Both official secrets-manager clients, unmodified, against an in-process emulator: they fetch
+a secret, serve it from their cache, see a new version once their cache refreshes, and raise their
+own exception for an unknown secret (404 Forbidden.ResourceNotFound)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from helpers.emulator import Emulator, responses
+from tests.conftest import emulator_call_with, emulator_client_for
+
+REGION = "cn-hangzhou"
+DEADLINE_S = 30.0  # a refresh that has not happened by then fails the test
+
+
+@pytest.fixture
+def emu(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
+    from aliyunsdkcore.endpoint.default_endpoint_resolver import DefaultEndpointResolver
+
+    # The classic client registers its endpoint in the core SDK's process-global table, where it
+    # would outlive this emulator and send later tests' cn-hangzhou calls to a closed port.
+    monkeypatch.setattr(DefaultEndpointResolver.predefined_endpoint_resolver, "endpoints_data",
+                        dict(DefaultEndpointResolver.predefined_endpoint_resolver.endpoints_data))  # fmt: skip
+    for name in ("cache_client_region_id", "credentials_type", "credentials_access_key_id",
+                 "credentials_access_secret", "HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    with Emulator() as emu:
+        yield emu
+
+
+@pytest.fixture
+def gets(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The SecretName of every GetSecretValue the emulator answers."""
+    seen: list[str] = []
+    real = responses.ACTIONS["GetSecretValue"]
+
+    def counting(call: Any) -> dict[str, object]:
+        seen.append(call.params.get("SecretName", ""))
+        return real(call)
+
+    monkeypatch.setitem(responses.ACTIONS, "GetSecretValue", counting)
+    return seen
+
+
+def classic_client(emu: Emulator, ttl_ms: dict[str, int]) -> Any:
+    from alibaba_cloud_secretsmanager_client.model.region_info import RegionInfo
+    from alibaba_cloud_secretsmanager_client.secret_manager_cache_client_builder import SecretManagerCacheClientBuilder
+    from alibaba_cloud_secretsmanager_client.service.default_secret_manager_client_builder import (
+        DefaultSecretManagerClientBuilder,
+    )
+
+    inner = (DefaultSecretManagerClientBuilder.standard().with_access_key(emu.access_key_id, emu.access_key_secret)
+             .add_region_info(RegionInfo(REGION, endpoint=emu.endpoint)).build())  # fmt: skip
+    builder = SecretManagerCacheClientBuilder.new_cache_client_builder(inner)
+    for name, ttl in ttl_ms.items():
+        builder = builder.with_secret_ttl(name, ttl)
+    return builder.build()
+
+
+def tea_client(emu: Emulator, ttl_ms: dict[str, int]) -> Any:
+    from alibabacloud_secretsmanager_client_v2.model.region_info import RegionInfo
+    from alibabacloud_secretsmanager_client_v2.secret_manager_cache_client_builder import SecretManagerCacheClientBuilder
+    from alibabacloud_secretsmanager_client_v2.service.default_secret_manager_client_builder import (
+        DefaultSecretManagerClientBuilder,
+    )
+
+    # endpoint="http://127.0.0.1:PORT": the client then sends (and signs) that whole URL as its Host
+    inner = (DefaultSecretManagerClientBuilder.standard().with_access_key(emu.access_key_id, emu.access_key_secret)
+             .add_region_info(RegionInfo(REGION, endpoint=emu.endpoint)).build())  # fmt: skip
+    builder = SecretManagerCacheClientBuilder.new_cache_client_builder(inner)
+    for name, ttl in ttl_ms.items():
+        builder = builder.with_secret_ttl(name, ttl)
+    return builder.build()
+
+
+def shut(cache_client: Any) -> None:
+    """Stop the client's scheduler and pool, and close the HTTP sessions it opened.
+
+    Both clients' close() shut their APScheduler down while holding its job-store lock and wait
+    for running jobs; a refresh job that is running then blocks adding its next run, and close()
+    never returns. So job runs are paused first and close() waits until none is running."""
+    sched = getattr(cache_client, "sched", None)
+    if sched is not None and sched.running:
+        sched.pause()
+        executor = sched._lookup_executor("default")
+        deadline = time.monotonic() + 30
+        while any(executor._instances.values()):
+            assert time.monotonic() < deadline, "a refresh job of the secrets client never finished"
+            time.sleep(0.01)
+    cache_client.close()
+    for sdk in getattr(cache_client.secret_client, "client_dict", {}).values():
+        session = getattr(sdk, "session", None) or getattr(sdk, "_session", None)
+        if session is not None:
+            session.close()
+
+
+CLIENTS: dict[str, Callable[[Emulator, dict[str, int]], Any]] = {"classic": classic_client, "tea": tea_client}
+
+
+@pytest.fixture(params=sorted(CLIENTS))
+def make(request: pytest.FixtureRequest, emu: Emulator) -> Iterator[Callable[..., Any]]:
+    made: list[Any] = []
+
+    def build(**ttl_ms: int) -> Any:
+        made.append(CLIENTS[request.param](emu, ttl_ms))
+        return made[-1]
+
+    yield build
+    for client in made:
+        shut(client)
+
+
+def test_secrets_client_fetches_then_serves_from_its_cache(emu: Emulator, gets: list[str], make: Any) -> None:
+    call = emulator_call_with(emulator_client_for(emu))
+    call("CreateSecret", SecretName="db-password", VersionId="v1", SecretData="s3cret")
+    client = make()
+    assert client.get_secret_value("db-password") == "s3cret"
+    info = client.get_secret_info("db-password")
+    assert (info.version_id, info.secret_data_type, info.secret_type) == ("v1", "text", "Generic")
+    assert client.get_secret_value("db-password") == "s3cret"
+    assert gets == ["db-password"]  # one request: the other reads came from the cache
+
+
+def test_secrets_client_sees_a_new_version_after_its_cache_refreshes(emu: Emulator, gets: list[str], make: Any) -> None:
+    call = emulator_call_with(emulator_client_for(emu))
+    call("CreateSecret", SecretName="api-token", VersionId="v1", SecretData="first")
+    client = make(**{"api-token": 50})  # a 50 ms TTL (their API); the default is one hour
+    assert client.get_secret_value("api-token") == "first"
+    call("PutSecretValue", SecretName="api-token", VersionId="v2", SecretData="second")
+    deadline = time.monotonic() + DEADLINE_S
+    while client.get_secret_value("api-token") != "second":
+        assert time.monotonic() < deadline, "the client never saw the new version"
+        time.sleep(0.05)
+    assert client.get_secret_info("api-token").version_id == "v2"
+    assert len(gets) >= 2
+
+
+def test_secrets_client_unknown_secret_raises_its_own_error(emu: Emulator, gets: list[str], make: Any) -> None:
+    client = make()
+    with pytest.raises(Exception) as info:
+        client.get_secret_value("no-such-secret")
+    error = info.value
+    code = getattr(error, "code", None) or error.get_error_code()  # Tea: .code; classic core: get_error_code()
+    status = getattr(error, "statusCode", None) or getattr(error, "get_http_status", lambda: None)()
+    assert (code, status) == ("Forbidden.ResourceNotFound", 404)
+    assert type(error).__module__.startswith(("aliyunsdkcore", "alibabacloud_tea_openapi", "Tea"))
+    assert gets == ["no-such-secret"]  # 404 is not retried by either client
