@@ -158,6 +158,9 @@ hub-env: $(HUB_STAMP) hub/node_modules/.package-lock.json ## the learner set plu
 
 $(HUB_STAMP): $(STAMP)
 	$(call install,-e '.[hub]')
+	@# learners cannot write __pycache__ into this venv: without compiled files every server and
+	@# kernel start compiles JupyterLab's imports from source (10 learners at once: minutes, not seconds)
+	$(BIN)/python -m compileall -q -j 0 $(VENV)/lib helpers >/dev/null
 	@touch $@
 
 hub/node_modules/.package-lock.json: hub/package.json hub/package-lock.json

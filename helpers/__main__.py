@@ -12,6 +12,7 @@ import sys
 # function after a colon ("helpers.commands:encrypt") when one module serves several verbs.
 VERBS: dict[str, tuple[str, str]] = {
     "lab": ("helpers.commands.lab", "start JupyterLab on the kit's notebooks with the local emulator (as make lab)"),
+    "hub": ("helpers.commands.hub", "JupyterHub for a room: each learner on their own emulator (as make hub; root)"),
     "serve": ("helpers.emulator.cli", "run the local KMS emulator until interrupted"),
     "replay": ("helpers.replay.cli", "serve one recorded cassette on loopback until interrupted"),
     "encrypt": ("helpers.commands:encrypt", "encrypt a file or stdin (KMS Encrypt up to 6 KB of text, else envelope)"),

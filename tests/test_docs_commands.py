@@ -73,6 +73,15 @@ COVERED = {
     "sudo": "CI: .ci/run installs Debian's chromium the same way (as root, without sudo)",
     "jupyter": "tests/test_browser.py: make lab starts the same jupyter lab",
     "git": "a reviewer's own command; tests/test_recording_determinism.py checks what its diff would show",
+    "make hub": "tests/test_hub.py: the hub with two learners, started the same way (as root)",
+    "make hub-env": "tests/test_hub.py: builds the kit's hub environment in a scratch copy",
+    "make test-hub": "CI: make test runs it",
+    "python -m helpers hub": "tests/test_hub.py: add-users, start, reset and remove-users",
+    "python -m helpers.hub.singleuser": "tests/test_hub.py: each learner's server is started through it",
+    "jupyter-repo2docker": "tests/test_repo2docker.py: --no-build --debug prints the Dockerfile it would build",
+    "docker": "NOT RUN: no Docker daemon here; tests/test_repo2docker.py checks what the image would install",
+    "helm": "NOT RUN: no Kubernetes cluster here; tests/test_repo2docker.py checks deploy/z2jh/values.yaml's shape",
+    "sudoedit": "NOT RUN: an instructor editing the hub's learner list as root",
 }
 
 

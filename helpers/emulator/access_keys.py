@@ -84,3 +84,48 @@ def _parse(data: bytes) -> Account | None:
     if not all(isinstance(f, str) and f for f in fields):
         return None
     return Account(*fields)
+
+
+def for_learners(folder: str | Path, names: list[str]) -> list[tuple[str, Account]]:
+    """One account per learner for a shared emulator (``serve --accounts``): each its own account
+    id and pair, kept in ``folder/<name>.env`` (0600, in a 0700 folder) and read back on restart.
+    The file holds the two ``KMS_WORKSHOP_ACCESS_KEY_*`` lines a learner's shell needs."""
+    folder = Path(folder).expanduser()
+    statefile.make_private_folder(folder)
+    taken = {ACCOUNT_ID}
+    learners = []
+    for name in names:
+        path = folder / f"{name}.env"
+        fd = statefile.create_new(path, _WHAT)
+        if fd is None:
+            account = _read_env(path)
+        else:
+            account = generate(_new_account_id(taken))
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                out.write(f"# kms-workshop emulator account {account.account_id} of learner {name}\n"
+                          f"KMS_WORKSHOP_ACCESS_KEY_ID={account.access_key_id}\n"
+                          f"KMS_WORKSHOP_ACCESS_KEY_SECRET={account.access_key_secret}\n")  # fmt: skip
+        if account.account_id in taken:
+            raise StateFileError(f"{path} shares its account id with another learner's; delete it and start again")
+        taken.add(account.account_id)
+        learners.append((name, account))
+    return learners
+
+
+def _new_account_id(taken: set[str]) -> str:
+    while True:
+        candidate = str(secrets.randbelow(9 * 10**15) + 10**15)  # 16 digits, like Alibaba's
+        if candidate not in taken:
+            return candidate
+
+
+def _read_env(path: Path) -> Account:
+    fd = statefile.open_existing(path, _WHAT, write=False)
+    with os.fdopen(fd, encoding="utf-8") as source:
+        text = source.read()
+    fields = dict(line.split("=", 1) for line in text.splitlines() if "=" in line and not line.startswith("#"))
+    head = text.split(" account ", 1)[-1].split(" ", 1)[0] if " account " in text else ""
+    key_id, secret = fields.get("KMS_WORKSHOP_ACCESS_KEY_ID", ""), fields.get("KMS_WORKSHOP_ACCESS_KEY_SECRET", "")
+    if not (key_id and secret and head.isdigit()):
+        raise StateFileError(f"{path} does not hold a learner's AccessKey pair; delete it and start again")
+    return Account(key_id, secret, head)

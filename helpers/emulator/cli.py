@@ -29,6 +29,14 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--test-account", action="store_true",
                         help="accept the documented test pairs (testid/testsecret, ...) instead of a generated "
                              "pair: for tests and the signature example; anyone who reaches the port can use them")  # fmt: skip
+    room = parser.add_mutually_exclusive_group()
+    room.add_argument("--accounts", type=int, default=None, metavar="N",
+                      help="one account per learner (learner01..learnerNN) besides your own pair; docs/hub.md")
+    room.add_argument("--accounts-file", default=None, metavar="NAMES",
+                      help="as --accounts, one learner per line of NAMES")  # fmt: skip
+    parser.add_argument("--accounts-dir", default=None,
+                        help="where each learner's pair is kept, <name>.env, 0600 (default: <state>-accounts/)")
+    parser.add_argument("--print-accounts", action="store_true", help="also print a table: learner, account, pair")
     parser.add_argument("--list-actions", action="store_true", help="print the supported actions and exit")
     return parser
 
@@ -51,6 +59,15 @@ def main(argv: list[str] | None = None) -> int:
                   "with the public pair testid/testsecret.", file=sys.stderr)  # fmt: skip
     elif args.state is None:
         accounts = [access_keys.generate()]  # in memory: a fresh pair per run
+    learners: list[tuple[str, Account]] = []
+    if args.accounts is not None or args.accounts_file is not None:
+        try:
+            learners = _learner_accounts(args)
+        except (ValueError, OSError, StateFileError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        own = accounts or [access_keys.for_state(args.state)]  # your own pair stays the second line
+        accounts = [*own, *(account for _, account in learners)]
     stop = threading.Event()
 
     def _on_signal(signum: int, _frame: FrameType | None) -> None:
@@ -74,6 +91,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"fault control: POST {emu.endpoint}/-/faults with header x-kms-emulator-control: {emu.control_token}")
             pair = ("the documented test pairs" if args.test_account else
                     f"pair kept in {emu.access_key_file}" if emu.access_key_file else "a new pair for this run")  # fmt: skip
+            if learners:
+                pair = f"your pair kept in {access_keys.pair_file(args.state)}" if args.state and not args.test_account else pair
+                print(f"learners: {len(learners)} accounts, each pair in {_accounts_dir(args)}/<name>.env (0600)")
+            if args.print_accounts:
+                for name, account in learners:
+                    print(f"{name}\t{account.account_id}\tKMS_WORKSHOP_ACCESS_KEY_ID={account.access_key_id}\t"
+                          f"KMS_WORKSHOP_ACCESS_KEY_SECRET={account.access_key_secret}")  # fmt: skip
             print(f"state: {args.state or 'in memory'} ({pair}); stop with Ctrl+C", flush=True)
             while not stop.wait(0.5):
                 pass
@@ -81,6 +105,26 @@ def main(argv: list[str] | None = None) -> int:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return 0
+
+
+def _accounts_dir(args: argparse.Namespace) -> str:
+    if args.accounts_dir:
+        return str(args.accounts_dir)
+    if args.state:
+        return f"{args.state}-accounts"
+    raise ValueError("--accounts in memory needs --accounts-dir, where each learner's pair is written")
+
+
+def _learner_accounts(args: argparse.Namespace) -> list[tuple[str, Account]]:
+    if args.accounts_file is not None:
+        with open(args.accounts_file, encoding="utf-8") as names_file:
+            names = [n.split("#", 1)[0].strip() for n in names_file]
+        names = [n for n in names if n]
+    else:
+        names = [f"learner{i:02d}" for i in range(1, args.accounts + 1)]
+    if not names or len(set(names)) != len(names) or not all(n.replace("-", "").replace("_", "").isalnum() for n in names):
+        raise ValueError("learner names must be distinct, non-empty, letters, digits, - and _ (at least one)")
+    return access_keys.for_learners(_accounts_dir(args), names)
 
 
 def _is_loopback(host: str) -> bool:
