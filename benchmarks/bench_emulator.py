@@ -110,6 +110,71 @@ def latencies(endpoints: list[str], key_id: str, rounds: int = 10) -> list[list[
     return samples
 
 
+NEW_ACTION_CALLS = 300
+
+
+def action_cost(endpoints: list[tuple[str, psutil.Process]], make_request: Any, rounds: int = 5) -> list[tuple[float, float]]:
+    """(median latency ms, server CPU us per call) of one request kind on each server, alternating
+    blocks between them; the floor answers its canned body to any action."""
+    clients = [client(e) for e, _ in endpoints]
+    samples: list[list[float]] = [[] for _ in endpoints]
+    cpu = [0.0 for _ in endpoints]
+    for acs in clients:
+        for _ in range(WARMUP // 5):
+            acs.do_action_with_exception(make_request())
+    for _ in range(rounds):
+        for n, (acs, (_, process)) in enumerate(zip(clients, endpoints, strict=True)):
+            before = process.cpu_times()
+            for _ in range(NEW_ACTION_CALLS // rounds):
+                start = time.perf_counter()
+                acs.do_action_with_exception(make_request())
+                samples[n].append((time.perf_counter() - start) * 1000)
+            after = process.cpu_times()
+            cpu[n] += (after.user - before.user) + (after.system - before.system)
+    return [(statistics.median(s), c / len(s) * 1e6) for s, c in zip(samples, cpu, strict=True)]
+
+
+def sign_and_secret_requests(endpoint: str) -> tuple[Any, Any]:
+    """An RSA_2048 signing key and a secret on the emulator; factories of their requests."""
+    import base64
+    import hashlib
+
+    from aliyunsdkkms.request.v20160120.AsymmetricSignRequest import AsymmetricSignRequest
+    from aliyunsdkkms.request.v20160120.CreateSecretRequest import CreateSecretRequest
+    from aliyunsdkkms.request.v20160120.GetSecretValueRequest import GetSecretValueRequest
+    from aliyunsdkkms.request.v20160120.ListKeyVersionsRequest import ListKeyVersionsRequest
+
+    acs = client(endpoint)
+    create = CreateKeyRequest()
+    create.set_KeySpec("RSA_2048")
+    create.set_KeyUsage("SIGN/VERIFY")
+    key_id = call(acs, create)["KeyMetadata"]["KeyId"]
+    versions = ListKeyVersionsRequest()
+    versions.set_KeyId(key_id)
+    version = call(acs, versions)["KeyVersions"]["KeyVersion"][0]["KeyVersionId"]
+    secret = CreateSecretRequest()
+    secret.set_SecretName("bench-secret")
+    secret.set_VersionId("v1")
+    secret.set_SecretData("x" * 1800)  # about the size of the demo PEM
+    call(acs, secret)
+    digest = base64.b64encode(hashlib.sha256(b"release.tar").digest()).decode()
+
+    def sign() -> Any:
+        request = AsymmetricSignRequest()
+        request.set_KeyId(key_id)
+        request.set_KeyVersionId(version)
+        request.set_Algorithm("RSA_PSS_SHA_256")
+        request.set_Digest(digest)
+        return request
+
+    def get_secret() -> Any:
+        request = GetSecretValueRequest()
+        request.set_SecretName("bench-secret")
+        return request
+
+    return sign, get_secret
+
+
 def p99(samples: list[float]) -> float:
     return sorted(samples)[int(len(samples) * 0.99) - 1]
 
@@ -186,6 +251,10 @@ def main() -> int:
         second = encrypt_load(endpoint, key_id, process, THROUGHPUT_SECONDS / 2)
         enc_rate, enc_cpu, enc_failed = ((a + b) / 2 for a, b in zip(first, second, strict=True))
         done += int((first[0] + second[0]) * THROUGHPUT_SECONDS / 2)
+        sign, get_secret = sign_and_secret_requests(endpoint)
+        costs = {name: action_cost([(endpoint, process), (floor_endpoint, floor_process)], factory)
+                 for name, factory in (("AsymmetricSign (RSA_2048, PSS)", sign), ("GetSecretValue", get_secret))}  # fmt: skip
+        done += 2 * (NEW_ACTION_CALLS + WARMUP // 5) + 4
         rss_mb = process.memory_info().rss / 2**20
     med_e, med_f = statistics.median(emulator), statistics.median(floor)
     rows = [
@@ -196,6 +265,10 @@ def main() -> int:
          f"floor {floor_rate:.0f}; ratio {enc_rate / floor_rate:.2f}x of the floor's; {enc_failed + floor_failed:.0f} failed",
          "(reported)", not enc_failed and not floor_failed),
         ("Server CPU per Encrypt (us)", f"{enc_cpu:.0f}", f"floor {floor_cpu:.0f}; ratio {enc_cpu / floor_cpu:.2f}x", "(reported)", True),
+        *[row for name, ((lat, cpu), (floor_lat, floor_cpu)) in costs.items() for row in (
+            (f"{name} latency median (ms)", f"{lat:.3f}", f"floor {floor_lat:.3f}; ratio {lat / floor_lat:.2f}x", "(reported)", True),
+            (f"{name} server CPU per call (us)", f"{cpu:.0f}", f"floor {floor_cpu:.0f}; ratio {cpu / floor_cpu:.2f}x", "(reported)", True),
+        )],
         (f"Server RSS after ~{done:,} requests (MB)", f"{rss_mb:.1f}", "psutil rss of the server process", "< 80", rss_mb < 80),
     ]  # fmt: skip
     widths = [max(len(str(r[i])) for r in rows) for i in range(4)]
