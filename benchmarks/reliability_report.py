@@ -37,7 +37,8 @@ sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 def hostile(examples: int) -> tuple[list[tuple[str, int, str]], list[str]]:
     os.environ["KMS_WORKSHOP_HOSTILE_EXAMPLES"] = str(examples)  # read when the modules are imported
     failures: list[str] = []
-    modules = [importlib.import_module(f"tests.{m}") for m in ("test_hostile_wire", "test_hostile_blob", "test_hostile_envelope")]
+    modules = [importlib.import_module(f"tests.{m}") for m in ("test_hostile_wire", "test_hostile_blob", "test_hostile_envelope",
+                                                                "test_hostile_keys", "test_hostile_secrets")]
     for module in modules:
         for name, fn in inspect.getmembers(module, inspect.isfunction):
             if not name.startswith("test_") or fn.__module__ != module.__name__ or inspect.signature(fn).parameters:

@@ -18,7 +18,12 @@ SOURCES: dict[str, tuple[str, ...]] = {
     "docs/reliability.md": (
         "helpers/emulator/*.py", "helpers/envelope.py", "helpers/streams.py", "helpers/retry.py",
         "helpers/transport.py", "tools/secretscan.py", "benchmarks/reliability_report.py",
-        "benchmarks/soak.py", "tests/test_hostile_*.py",
+        "benchmarks/soak.py", "tests/test_hostile_*.py", "helpers/httpwire.py", "helpers/httpguard.py",
+        "benchmarks/wire_attacks.py", "docs/mutants.json",
+        # the attack classes the report runs (benchmarks/reliability_report.py, ATTACK_CLASSES)
+        "tests/test_wire_limits.py", "tests/test_gateway_guards.py", "tests/test_access_keys.py",
+        "tests/test_state_files.py", "tests/test_cli_hostile.py", "tests/test_cli_kill.py", "tests/test_atomic.py",
+        "tests/test_plaintext_limit.py", "tests/test_mutant_kills.py",
     ),
 }
 _MARK = re.compile(r"<!-- generated-from: sha256:([0-9a-f]{64}) -->")
