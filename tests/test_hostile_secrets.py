@@ -93,7 +93,7 @@ def test_hostile_secrets_another_account_never_sees_the_planted_secret(action: s
     """By name or by the first account's ARN, from the second account: not found, never the value."""
     w = world("isolation")
     for name in ("planted", "acs:kms:cn-hangzhou:1234567890123456:secret/planted"):
-        params = {"SecretName": name, "VersionStage": stage, "VersionId": version, "SecretData": "overwrite"}
+        params = {"SecretName": name, "VersionStage": stage, "VersionId": version, "SecretData": "overwrite"}  # pragma: allowlist secret
         params = {k: v for k, v in params.items() if v and "\x00" not in v}
         body = answer("secrets: another account's secret", w.gw, action, params, account=DEFAULT_ACCOUNTS[1])
         assert "Code" in body, body

@@ -341,3 +341,14 @@ def test_secrets_scan_a_secrets_name_is_not_a_secret_but_its_data_is(tmp_path: P
                     '- **GetSecretValue**: `VersionStage` (default `ACSCurrent`) or `VersionId`\n')  # fmt: skip
     found = {(f.line, f.preview) for f in secretscan.scan(tmp_path, [path]).findings}
     assert found == {(3, "hunt… 18 chars"), (4, "corr… 21 chars")}
+
+
+def test_secrets_scan_the_allowlist_pragma_exempts_pattern_rules_never_access_keys(tmp_path: Path) -> None:
+    """A test's made-up SecretData may carry detect-secrets' marker; an AccessKey id may not."""
+    path = tmp_path / "fixture.py"
+    value = "made-up" + "-value"
+    ak_id = "LTAI" + "5tR7yU9iO1pA3sD5fG7h"
+    marker = "# pragma: " + "allowlist secret"
+    path.write_text(f'put(SecretData="{value}")  {marker}\nput(SecretData="{value}")\nid = "{ak_id}"  {marker}\n')
+    found = sorted((f.line, f.rule) for f in secretscan.scan(tmp_path, [path]).findings)
+    assert found == [(2, "Secret Keyword"), (3, "Alibaba Cloud AccessKey ID")]

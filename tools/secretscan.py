@@ -12,6 +12,10 @@ cassette is full of legitimately random ciphertext) plus the Alibaba Cloud rules
 - PEM and DER private keys, also Base64-encoded inside cassettes, except the kit's throwaway
   demo key (notebooks/certs/server.key), recognised by its public key rather than by file name.
 
+A line marked ``# pragma: allowlist secret`` (detect-secrets' convention) is exempt from
+detect-secrets' pattern rules, for test data such as a secret's made-up value; never from the
+Alibaba AccessKey or private-key rules.
+
 Allowed on purpose: the emulator's built-in test credentials (public: the docs' signature example, docs/emulator.md) and a
 few sentinel strings that tests plant to prove a value is *never printed* (``ALLOWED``).
 """
@@ -233,12 +237,15 @@ def _documents(root: Path, paths: Iterable[Path]) -> Iterator[tuple[str, str, li
 
 
 KEYWORD = "Secret Keyword"
+#: detect-secrets' inline marker for a value that only looks secret (a test's made-up SecretData);
+#: honoured for its pattern rules, never for the Alibaba AccessKey or private-key rules
+ALLOW_PRAGMA = "pragma: allowlist secret"
 #: KMS fields and actions (and this scanner's own functions) whose names contain "secret" or "key"
 #: but do not hold one; the keyword rule would flag ``SecretName="app-key"`` (or prose after
 #: "GetSecretValue:") as if it were the secret
 _IDENTIFIER_FIELDS = re.compile(
     r"(?i)(?<![A-Za-z])(secret_?names?|secret_?types?|secret_?data_?types?|secret_?list|secret_?arn"
-    r"|secret_?version_?ids?|secrets_?manager|private_keys?_(?:in|findings)|adjacent_secret_findings"
+    r"|secret_?version_?ids?|secret_?namespace|secrets_?manager|private_keys?_(?:in|findings)|adjacent_secret_findings"
     r"|(?:create|get|put|describe|list|update|delete|restore|rotate)_?secrets?"
     r"(?:_?value|_?version_?ids|_?version_?stage|_?rotation_?policy)?)(?![A-Za-z])"
 )
@@ -273,6 +280,8 @@ def scan(root: Path = REPO, paths: Iterable[Path] | None = None) -> Report:
                 target.write_text(text, encoding="utf-8", errors="replace")
             lines = text.splitlines()
             for secret in scan_file(str(target)):
+                if 0 < secret.line_number <= len(lines) and ALLOW_PRAGMA in lines[secret.line_number - 1]:
+                    continue  # marked on its line as a made-up value (detect-secrets' own convention)
                 values = [secret.secret_value or ""]
                 if secret.type == KEYWORD and 0 < secret.line_number <= len(lines):
                     values = _keyword_values(str(target), lines[secret.line_number - 1])

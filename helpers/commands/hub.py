@@ -36,7 +36,7 @@ PROXY = KIT / "hub" / "node_modules" / ".bin" / "configurable-http-proxy"
 STATE = KIT / ".hub-state"
 GROUP = "kms-learners"  # only members of this group are ever reset or removed
 SECRETS = ("jupyterhub_cookie_secret", "proxy-token", "api-token")
-PASSWORDS = "passwords.txt"
+PASSWORDS = "passwords.txt"  # pragma: allowlist secret
 _NAME = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
 _ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"  # no 0/o, 1/l: read aloud or from a slip
 
