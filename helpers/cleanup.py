@@ -1,8 +1,9 @@
 """Remove what the workshop created for one learner: a plan you can review, then an apply you confirm.
 
 `plan(kms)` reads the account (ListAliases, ListKeys, then DescribeKey and ListResourceTags of every
-key) and sorts each key and alias into *act on* or *keep*, with the reason, by the ownership rule of
-`helpers.workshop`. Nothing is chosen by its name alone, and a kit key that an alias outside the
+key; ListSecrets, then DescribeSecret with FetchTags=true of every secret in the learner's namespace)
+and sorts each key, alias and secret into *act on* or *keep*, with the reason, by the ownership rules
+of `helpers.workshop`. Nothing is chosen by its name alone, and a kit key that an alias outside the
 namespace still points at is kept: something other than the workshop may be using it.
 
 `apply(kms, plan, confirm=...)` re-reads the account, and goes on only if the fresh plan is the one
@@ -12,6 +13,11 @@ real is at stake, so `confirm=None` confirms the plan itself and says so; on the
 KMS never deletes a key at once: ScheduleKeyDeletion starts a waiting period (7 days at least),
 during which CancelKeyDeletion brings the key back. Cleanup deletes the learner's aliases and
 schedules their keys with the shortest window; running it twice changes nothing the second time.
+
+Secrets get the same treatment on every backend: DeleteSecret with the shortest recovery window
+(7 days; RestoreSecret brings one back), never ForceDeleteWithoutRecovery. Forcing would be
+harmless on the emulator, but it cannot be undone, so a wrong verdict would be final; and with the
+same requests everywhere, the output replayed in CI shows exactly what the cloud will do.
 """
 
 from __future__ import annotations
@@ -21,14 +27,16 @@ import json
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
-from .errors import AccessDeniedError, KeyNotFoundError, KmsError
+from .errors import AccessDeniedError, KeyNotFoundError, KmsError, SecretNotFoundError
 from .errors import ConfirmationRequired as ConfirmationRequired  # re-exported (errors.py has them all)
 from .errors import StalePlanError as StalePlanError
 from .kms import Kms
-from .workshop import NAMESPACE, inspect_key, learner_of, namespace
+from .workshop import NAMESPACE, SECRET_NAMESPACE, inspect_key, inspect_secret, judge_secret, learner_of, namespace
 
 #: the shortest PendingWindowInDays ScheduleKeyDeletion accepts (7-366)
 MIN_PENDING_DAYS = 7
+#: the shortest RecoveryWindowInDays DeleteSecret accepts (7-30)
+MIN_RECOVERY_DAYS = 7
 #: backends whose keys are throwaway, where apply() may confirm a plan itself
 LOCAL_BACKENDS = frozenset({"emulator", "replay"})
 #: kept resources shown in the plan; the rest are counted (a real account may hold hundreds)
@@ -61,6 +69,19 @@ class AliasItem:
         return f"  - {self.name} -> {self.key_id}\n      why: {self.reason}"
 
 
+@dataclass(frozen=True)
+class SecretItem:
+    name: str
+    create_time: str
+    planned_delete_time: str
+    reason: str
+
+    def line(self) -> str:
+        when = f"deletion planned {self.planned_delete_time}" if self.planned_delete_time \
+            else f"created {self.create_time or '?'}"
+        return f"  - secret {self.name}  {when}\n      why: {self.reason}"
+
+
 @dataclass
 class CleanupPlan:
     """What cleanup would do for one learner in one account and region, and what it keeps."""
@@ -73,11 +94,15 @@ class CleanupPlan:
     already_pending: list[KeyItem] = field(default_factory=list)
     kept_keys: list[KeyItem] = field(default_factory=list)
     kept_aliases: list[AliasItem] = field(default_factory=list)
+    secrets: list[SecretItem] = field(default_factory=list)  # to delete, with the recovery window
+    secrets_pending: list[SecretItem] = field(default_factory=list)
+    kept_secrets: list[SecretItem] = field(default_factory=list)
     only_keys: frozenset[str] | None = None  # the restriction it was made with, re-used by apply()
+    only_secrets: frozenset[str] | None = None
 
     @property
     def empty(self) -> bool:
-        return not (self.aliases or self.keys)
+        return not (self.aliases or self.keys or self.secrets)
 
     @property
     def token(self) -> str:
@@ -86,6 +111,7 @@ class CleanupPlan:
             "learner": self.learner, "region": self.region,
             "aliases": sorted((a.name, a.key_id) for a in self.aliases),
             "keys": sorted((k.arn, k.state) for k in self.keys),
+            "secrets": sorted(s.name for s in self.secrets),
         }
         text = json.dumps(facts, sort_keys=True, separators=(",", ":"))
         digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -99,8 +125,14 @@ class CleanupPlan:
         out += [k.line() for k in self.keys]
         out.append(f"Already pending deletion, left as they are: {len(self.already_pending)}")
         out += [f"  - {k.key_id}  {k.description!r}" for k in self.already_pending]
+        out.append(f"Delete {len(self.secrets)} secret(s), recoverable for {MIN_RECOVERY_DAYS} days:")
+        out += [s.line() for s in self.secrets]
+        out.append(f"Secrets already pending deletion, left as they are: {len(self.secrets_pending)}")
+        out += [f"  - secret {s.name}  deletion planned {s.planned_delete_time}" for s in self.secrets_pending]
         kept = [k.line() for k in self.kept_keys] + [a.line() for a in self.kept_aliases]
-        out.append(f"Kept, not touched: {len(self.kept_keys)} key(s), {len(self.kept_aliases)} alias(es)")
+        kept += [s.line() for s in self.kept_secrets]
+        out.append(f"Kept, not touched: {len(self.kept_keys)} key(s), {len(self.kept_aliases)} alias(es), "
+                   f"{len(self.kept_secrets)} secret(s)")
         out += kept[:SHOW_KEPT]
         if len(kept) > SHOW_KEPT:
             out.append(f"  … and {len(kept) - SHOW_KEPT} more kept")
@@ -111,16 +143,21 @@ class CleanupPlan:
         return "\n".join(out)
 
 
-def plan(kms: Kms, *, only_keys: Collection[str] | None = None) -> CleanupPlan:
-    """Read the account and sort every key and alias into act-on or keep, with the reason.
+def plan(kms: Kms, *, only_keys: Collection[str] | None = None,
+         only_secrets: Collection[str] | None = None) -> CleanupPlan:
+    """Read the account and sort every key, alias and secret into act-on or keep, with the reason.
 
     `only_keys` limits the keys acted on to those ids (the recorder passes the keys a recording
-    created); every other key is kept even when it is the learner's.
+    created); every other key is kept even when it is the learner's. `only_secrets` does the same
+    for secret names; either restriction alone keeps every secret (or key) it does not name.
     """
     conn = kms.connection
     result = CleanupPlan(learner_of(kms), conn.region, conn.backend,
-                         only_keys=None if only_keys is None else frozenset(only_keys))
+                         only_keys=None if only_keys is None else frozenset(only_keys),
+                         only_secrets=None if only_secrets is None else frozenset(only_secrets))
     space = namespace(kms)
+    restricted = only_keys is not None or only_secrets is not None
+    keys_named = frozenset(only_keys or ()) if restricted else None
     by_key: dict[str, list[str]] = {}
     for item in kms.iter_aliases():
         by_key.setdefault(item["KeyId"], []).append(item["AliasName"])
@@ -139,7 +176,7 @@ def plan(kms: Kms, *, only_keys: Collection[str] | None = None) -> CleanupPlan:
         reason = verdict.reason
         act = verdict.ours
         outside = [n for n in names if not n.startswith(space)]
-        if act and only_keys is not None and meta.key_id not in only_keys:
+        if act and keys_named is not None and meta.key_id not in keys_named:
             act, reason = False, "yours, but not created by this recording"
         if act and outside and meta.key_state != "PendingDeletion":
             act, reason = False, (f"yours, but {', '.join(outside)} outside your namespace still points at it: "
@@ -164,7 +201,36 @@ def plan(kms: Kms, *, only_keys: Collection[str] | None = None) -> CleanupPlan:
                                                      "is kept (see its reason above)"))
     result.aliases.sort(key=lambda a: a.name)
     result.kept_aliases.sort(key=lambda a: a.name)
+    _plan_secrets(kms, result, frozenset(only_secrets or ()) if restricted else None)
     return result
+
+
+def _plan_secrets(kms: Kms, result: CleanupPlan, only: frozenset[str] | None) -> None:
+    """Sort every secret: only those in the learner's namespace are described (with their tags);
+    a name outside it is reason enough to keep a secret, never to act on one."""
+    learner = learner_of(kms)
+    for listed in sorted(kms.iter_secrets(), key=lambda m: m.secret_name):
+        name = listed.secret_name
+        meta, verdict = listed, judge_secret(listed, learner)
+        if name.startswith(f"{SECRET_NAMESPACE}{learner}/"):
+            try:
+                meta, verdict = inspect_secret(kms, name)
+            except SecretNotFoundError:  # deleted while we were listing
+                continue
+            except AccessDeniedError as exc:
+                result.kept_secrets.append(SecretItem(name, "", "", f"you may not read it ({exc.code}): "
+                                                      "not provably yours"))
+                continue
+        reason, act = verdict.reason, verdict.ours
+        if act and only is not None and name not in only:
+            act, reason = False, "yours, but not created by this recording"
+        entry = SecretItem(name, meta.create_time, meta.planned_delete_time, reason)
+        if not act:
+            result.kept_secrets.append(entry)
+        elif meta.planned_delete_time:
+            result.secrets_pending.append(entry)
+        else:
+            result.secrets.append(entry)
 
 
 @dataclass
@@ -198,7 +264,7 @@ def apply(kms: Kms, reviewed: CleanupPlan, confirm: str | None = None) -> Cleanu
     if confirm is None:
         if not local:
             raise ConfirmationRequired(
-                "Nothing was deleted. Review the plan printed above: every key and alias it lists will be "
+                "Nothing was deleted. Review the plan printed above: every key, alias and secret it lists will be "
                 f"removed from your {kms.connection.region} account. To go ahead, pass its token: "
                 f"apply(kms, plan, confirm=\"{reviewed.token}\")."
             )
@@ -208,7 +274,7 @@ def apply(kms: Kms, reviewed: CleanupPlan, confirm: str | None = None) -> Cleanu
             f"Confirmation {confirm!r} is not this plan's token ({reviewed.token}): it belongs to another "
             "plan. Nothing was deleted; re-run the plan cell, review it, and confirm its own token."
         )
-    fresh = plan(kms, only_keys=reviewed.only_keys)
+    fresh = plan(kms, only_keys=reviewed.only_keys, only_secrets=reviewed.only_secrets)
     if fresh.token != reviewed.token:
         raise StalePlanError(
             "The account changed since the plan was made, so the plan you confirmed is out of date. "
@@ -227,4 +293,10 @@ def apply(kms: Kms, reviewed: CleanupPlan, confirm: str | None = None) -> Cleanu
             result.done.append(f"scheduled key {key.key_id} for deletion in {MIN_PENDING_DAYS} days")
         except KmsError as exc:
             result.problems.append(f"key {key.key_id}: {exc.code} (left as is)")
+    for secret in fresh.secrets:
+        try:
+            kms.delete_secret(secret.name, recovery_window_in_days=MIN_RECOVERY_DAYS)
+            result.done.append(f"scheduled secret {secret.name} for deletion in {MIN_RECOVERY_DAYS} days")
+        except KmsError as exc:
+            result.problems.append(f"secret {secret.name}: {exc.code} (left as is)")
     return result

@@ -8,7 +8,9 @@ or a learner's own from Alibaba's getting-started page (which tells everyone to 
 * every key it makes has a description starting `kms-workshop:` and two tags,
   `created-by=kms-workshop` and `kms-workshop-learner=<learner>`, read back with ListResourceTags;
 * a key is *the kit's, for this learner* only if all three hold; an alias only if it lies in the
-  learner's namespace and points at such a key.
+  learner's namespace and points at such a key;
+* a secret only if its name lies in `kms-workshop/<learner>/` and DescribeSecret (FetchTags=true)
+  shows both tags.
 
 The learner is `KMS_WORKSHOP_LEARNER`, else the login name (made to fit the alias rules), so many
 learners can share one account or one emulator without touching each other's resources.
@@ -30,7 +32,7 @@ from .errors import NotKitResourceError as NotKitResourceError  # re-exported (e
 
 if TYPE_CHECKING:
     from .kms import Kms
-    from .results import KeyMetadata
+    from .results import KeyMetadata, SecretMetadata
 
 DESCRIPTION_PREFIX = "kms-workshop:"
 KIT_TAG_KEY, KIT_TAG_VALUE = "created-by", "kms-workshop"
@@ -185,11 +187,12 @@ def _behind(kms: Kms, alias_name: str) -> KeyMetadata | None:
 # The only writes the notebooks make to names ----------------------------------------------------
 
 
-def ensure_key(kms: Kms, name: str, purpose: str = "workshop key") -> KeyMetadata:
+def ensure_key(kms: Kms, name: str, purpose: str = "workshop key", **create: Any) -> KeyMetadata:
     """The key behind the learner's alias `name`, creating key and alias if the alias is new.
 
-    `name` is short (`"Apollo/WorkKey"`) or a full alias inside the namespace. A disabled key or
-    one pending deletion is returned as it is: the caller decides what to do.
+    `name` is short (`"Apollo/WorkKey"`) or a full alias inside the namespace. `create` passes on
+    to `new_key` for a new key only (`key_spec="RSA_2048", key_usage="SIGN/VERIFY"`); an existing
+    key is returned as it is, as is a disabled key or one pending deletion: the caller decides.
 
     Raises:
         NotKitResourceError: the alias exists but points at a key that is not the kit's (this
@@ -199,7 +202,7 @@ def ensure_key(kms: Kms, name: str, purpose: str = "workshop key") -> KeyMetadat
     current = _behind(kms, full)
     if current is not None:
         return _require_ours(kms, current, f"use {full}")
-    key = new_key(kms, purpose)
+    key = new_key(kms, purpose, **create)
     kms.create_alias(full, key.key_id)
     return key
 
@@ -226,3 +229,91 @@ def my_aliases(kms: Kms) -> list[str]:
     """The aliases in the learner's namespace, sorted (whatever they point at)."""
     space = namespace(kms)
     return sorted(a["AliasName"] for a in kms.iter_aliases() if a["AliasName"].startswith(space))
+
+
+# Secrets ----------------------------------------------------------------------------------------
+#
+# A secret has no alias: its name is the namespace, `kms-workshop/<learner>/<name>` (secret names
+# cannot start with `acs/`, and `alias/` would only confuse). It is the kit's for a learner only if
+# its name lies in that namespace *and* DescribeSecret(FetchTags=true) shows both kit tags.
+
+SECRET_NAMESPACE = "kms-workshop/"
+
+
+def secret_namespace(kms: Kms) -> str:
+    """`kms-workshop/<learner>/`: where every secret this learner's notebooks make lives."""
+    return f"{SECRET_NAMESPACE}{learner_of(kms)}/"
+
+
+def secret_name(kms: Kms, name: str) -> str:
+    """The full secret name for `name` in the learner's namespace (a full name in it is returned as is)."""
+    space = secret_namespace(kms)
+    if name.startswith(SECRET_NAMESPACE):
+        if not name.startswith(space):
+            raise NotKitResourceError(f"{name} is outside your workshop namespace {space}: pass a short name "
+                                      "such as 'tls-key' instead.")
+        return name
+    if not _ALIAS_TAIL.fullmatch(name) or name.startswith("/") or "//" in name or len(space + name) > 192:
+        raise ConfigError(f"Secret name {name!r} breaks the rules: letters, digits, '_', '-' and single '/' "
+                          "between parts, 192 characters in all with the namespace.")
+    return space + name
+
+
+def judge_secret(meta: SecretMetadata, learner: str) -> Ownership:
+    """The rule for secrets: this learner's namespace *and* the kit tag *and* this learner's tag
+    (`meta` must come from DescribeSecret or ListSecrets with FetchTags=true)."""
+    space = f"{SECRET_NAMESPACE}{learner}/"
+    if not meta.secret_name.startswith(space):
+        if meta.secret_name.startswith(SECRET_NAMESPACE):
+            other = meta.secret_name[len(SECRET_NAMESPACE):].split("/", 1)[0]
+            return Ownership(False, f"in learner {other}'s namespace, not yours")
+        return Ownership(False, f"outside your namespace {space}")
+    kit_tag = meta.tags.get(KIT_TAG_KEY)
+    if kit_tag is None:
+        return Ownership(False, "in your namespace, but no created-by=kms-workshop tag")
+    if kit_tag != KIT_TAG_VALUE:
+        return Ownership(False, f"tagged created-by={kit_tag}, not created-by={KIT_TAG_VALUE}")
+    owner = meta.tags.get(LEARNER_TAG_KEY)
+    if owner is None:
+        return Ownership(False, "the kit's, but with no learner tag: not provably yours")
+    if owner != learner:
+        return Ownership(False, f"the kit's, but learner {owner}'s, not yours ({learner})")
+    return Ownership(True, f"in your namespace, tags created-by={KIT_TAG_VALUE} and {LEARNER_TAG_KEY}={learner}")
+
+
+def inspect_secret(kms: Kms, name: str) -> tuple[SecretMetadata, Ownership]:
+    """DescribeSecret(FetchTags=true) of one secret, judged."""
+    meta = kms.describe_secret(name, fetch_tags=True)
+    return meta, judge_secret(meta, learner_of(kms))
+
+
+def new_secret(kms: Kms, name: str, secret_data: str, *, encryption_key_id: str, replace: bool = False,
+               **create: Any) -> SecretMetadata:
+    """CreateSecret in the learner's namespace with the kit's tags, encrypted under the kit key
+    `encryption_key_id`. `create` passes on to `Kms.create_secret` (version_id, description, ...).
+
+    With `replace`, a secret of that name from an earlier run is deleted first at once (restored
+    first if its deletion is scheduled), but only once it is proven the kit's and this learner's:
+    re-running a notebook then starts from its first version again.
+
+    Raises:
+        NotKitResourceError: the name is taken by a secret that is not the kit's (this learner's),
+            or by the learner's own and `replace` is false; nothing was changed.
+    """
+    from .errors import SecretNotFoundError
+
+    full = secret_name(kms, name)
+    _require_ours(kms, kms.describe_key(encryption_key_id), f"encrypt secret {full} under {encryption_key_id}")
+    try:
+        meta, verdict = inspect_secret(kms, full)
+    except SecretNotFoundError:
+        meta = None
+    if meta is not None:
+        if not verdict.ours or not replace:
+            why = verdict.reason if not verdict.ours else "it exists (pass replace=True to start it afresh)"
+            raise NotKitResourceError(f"Will not create secret {full}: {why}. The kit never changes a secret "
+                                      "it cannot prove it made for you.")
+        if meta.planned_delete_time:
+            kms.restore_secret(full)
+        kms.delete_secret(full, force_delete_without_recovery=True)
+    return kms.create_secret(full, secret_data, encryption_key_id=encryption_key_id, tags=kit_tags(kms), **create)

@@ -60,9 +60,14 @@ def test_plan_acts_on_adas_workshop_only_and_says_why_it_keeps_the_rest(seeded):
         "alias/billing/current": "outside your namespace alias/kms-workshop/ada/",
         "alias/kms-workshop/grace/Apollo/WorkKey": "in learner grace's namespace, not yours",
     }
+    assert [s.name for s in plan.secrets] == ["kms-workshop/ada/tls-key"]
+    assert {s.name: s.reason for s in plan.kept_secrets} == {
+        "kms-workshop/ada/made-by-hand": "in your namespace, but no created-by=kms-workshop tag"}
     text = plan.describe()
     for item in plan.keys + plan.kept_keys:
         assert item.key_id in text and item.creation_date in text and item.reason in text
+    for secret in plan.secrets + plan.kept_secrets:
+        assert secret.name in text and secret.reason in text
     assert f"Confirmation token for this plan: {plan.token}" in text
 
 
@@ -94,7 +99,7 @@ def test_apply_on_the_cloud_stops_without_the_token_and_refuses_a_wrong_one(seed
                 cleanup.apply(kms, plan, confirm=wrong)  # type: ignore[arg-type]
         assert snapshot(kms) == before
         result = cleanup.apply(kms, plan, confirm=plan.token)
-        assert not result.self_confirmed and len(result.done) == 6
+        assert not result.self_confirmed and len(result.done) == 7
 
 
 def test_a_token_for_a_stale_plan_is_refused_and_nothing_is_deleted(seeded, monkeypatch):
@@ -160,7 +165,7 @@ def test_a_failing_delete_is_reported_and_the_rest_goes_on(seeded):
         kms.delete_alias = delete  # type: ignore[method-assign]
         result = cleanup.apply(kms, plan)
     assert result.problems == [f"alias {first}: Forbidden.AliasNotFound (left as is)"]
-    assert len(result.done) == 5
+    assert len(result.done) == 6
 
 
 def test_recorder_cloud_cleanup_uses_the_plan_limited_to_what_it_created(seeded):
@@ -235,4 +240,85 @@ def test_a_failing_key_schedule_is_reported_and_the_rest_goes_on(seeded):
         kms.schedule_key_deletion = schedule  # type: ignore[method-assign]
         result = cleanup.apply(kms, plan)
     assert result.problems == [f"key {first}: Forbidden.NoPermission (left as is)"]
-    assert len(result.done) == 5 and f"  ! key {first}: Forbidden.NoPermission (left as is)" in result.describe()
+    assert len(result.done) == 6 and f"  ! key {first}: Forbidden.NoPermission (left as is)" in result.describe()
+
+
+# Secrets ---------------------------------------------------------------------------------------
+
+
+def secret_states(kms: helpers.Kms) -> dict[str, str]:
+    """secret name -> its PlannedDeleteTime ("" when not scheduled), for every secret of the account."""
+    return {m.secret_name: kms.describe_secret(m.secret_name).planned_delete_time for m in kms.iter_secrets()}
+
+
+def test_foreign_secrets_are_kept_with_their_reason_and_the_kits_is_deleted_recoverably():
+    """Kept: no tags, another tag value, another learner's (by tag, or by namespace), the kit's tags
+    outside the namespace. Deleted with the 7-day recovery window: the kit's, ada's, in her namespace."""
+    with Emulator() as emu, connect(emu) as kms:
+        key = helpers.ensure_key(kms, "secrets")
+        mine = workshop.new_secret(kms, "tls-key", "x", encryption_key_id=key.key_id).secret_name
+        kit = workshop.kit_tags(kms)
+        kms.create_secret("kms-workshop/ada/untagged", "x")
+        kms.create_secret("kms-workshop/ada/other-team", "x", tags={**kit, workshop.KIT_TAG_KEY: "other-team"})
+        kms.create_secret("kms-workshop/ada/graces-tag", "x", tags={**kit, workshop.LEARNER_TAG_KEY: "grace"})
+        kms.create_secret("kms-workshop/ada/no-learner", "x", tags={workshop.KIT_TAG_KEY: workshop.KIT_TAG_VALUE})
+        kms.create_secret("kms-workshop/grace/tls-key", "x", tags=kit)
+        kms.create_secret("app/db-password", "x", tags=kit)
+        before = secret_states(kms)
+        plan = cleanup.plan(kms)
+        assert [s.name for s in plan.secrets] == [mine]
+        assert {s.name: s.reason for s in plan.kept_secrets} == {
+            "app/db-password": "outside your namespace kms-workshop/ada/",  # pragma: allowlist secret
+            "kms-workshop/ada/graces-tag": "the kit's, but learner grace's, not yours (ada)",
+            "kms-workshop/ada/no-learner": "the kit's, but with no learner tag: not provably yours",
+            "kms-workshop/ada/other-team": "tagged created-by=other-team, not created-by=kms-workshop",
+            "kms-workshop/ada/untagged": "in your namespace, but no created-by=kms-workshop tag",
+            "kms-workshop/grace/tls-key": "in learner grace's namespace, not yours",
+        }
+        result = cleanup.apply(kms, plan)
+        after = secret_states(kms)
+        again = cleanup.plan(kms)
+        kms.restore_secret(mine)  # the recovery window: the kit's secret can come back
+    assert f"scheduled secret {mine} for deletion in 7 days" in result.done
+    assert after[mine] and {n: t for n, t in after.items() if n != mine} == {n: t for n, t in before.items() if n != mine}
+    assert again.empty and [s.name for s in again.secrets_pending] == [mine]
+
+
+def test_a_secret_made_after_the_plan_makes_it_stale(seeded, monkeypatch):
+    with connect(seeded, "cloud", monkeypatch) as kms:
+        plan = cleanup.plan(kms)
+        key = helpers.ensure_key(kms, "demo")
+        workshop.new_secret(kms, "made-after-the-plan", "x", encryption_key_id=key.key_id)
+        before = secret_states(kms)
+        with pytest.raises(cleanup.StalePlanError, match="account changed"):
+            cleanup.apply(kms, plan, confirm=plan.token)
+        assert secret_states(kms) == before
+
+
+def test_a_plan_limited_to_some_keys_keeps_every_secret(seeded):
+    with connect(seeded) as kms:
+        plan = cleanup.plan(kms, only_keys=[])
+        assert not plan.secrets and "kms-workshop/ada/tls-key" in {s.name for s in plan.kept_secrets}
+        limited = cleanup.plan(kms, only_secrets=["kms-workshop/ada/tls-key"])
+    assert [s.name for s in limited.secrets] == ["kms-workshop/ada/tls-key"] and not limited.keys
+
+
+def test_new_secret_refuses_a_foreign_one_and_replaces_only_the_learners_own():
+    with Emulator() as emu, connect(emu) as kms:
+        key = helpers.ensure_key(kms, "secrets")
+        kms.create_secret("kms-workshop/ada/tls-key", "someone else's")
+        with pytest.raises(workshop.NotKitResourceError, match="no created-by=kms-workshop tag"):
+            workshop.new_secret(kms, "tls-key", "x", encryption_key_id=key.key_id, replace=True)
+        assert kms.get_secret_value("kms-workshop/ada/tls-key").data == "someone else's"
+        mine = workshop.new_secret(kms, "mine", "v1 data", encryption_key_id=key.key_id).secret_name
+        with pytest.raises(workshop.NotKitResourceError, match="replace=True"):
+            workshop.new_secret(kms, "mine", "again", encryption_key_id=key.key_id)
+        kms.put_secret_value(mine, "v2 data", version_id="v2")
+        kms.delete_secret(mine, recovery_window_in_days=7)
+        workshop.new_secret(kms, "mine", "fresh", encryption_key_id=key.key_id, replace=True)
+        versions = kms.list_secret_version_ids(mine, include_deprecated=True)
+        assert [(v.version_id, v.version_stages) for v in versions] == [("v1", ("ACSCurrent",))]
+        assert kms.get_secret_value(mine).data == "fresh"
+        app = kms.create_key(description="an application key")
+        with pytest.raises(workshop.NotKitResourceError):
+            workshop.new_secret(kms, "other", "x", encryption_key_id=app.key_id)

@@ -36,7 +36,7 @@ def record_copy(stem: str, folder: Path, edit=None) -> tuple[bytes, bytes]:
     return rec.cassette.read_bytes(), path.read_bytes()
 
 
-@pytest.mark.parametrize("stem", ["01_create_key", "02_create_alias", "07_playground", "99_cleanup"])
+@pytest.mark.parametrize("stem", ["01_create_key", "02_create_alias", "07_playground", "08_secrets", "99_cleanup"])
 def test_recording_an_unchanged_notebook_twice_is_byte_identical_and_matches_git(stem, tmp_path):
     first = record_copy(stem, tmp_path / "first")
     second = record_copy(stem, tmp_path / "second")
