@@ -97,11 +97,11 @@ TARGETS: dict[str, Target] = {
     "helpers/emulator/crypto.py": Target(("tests/test_emulator_crypto.py", "tests/test_hostile_blob.py", "tests/test_mutant_kills.py")),
     # who may see and use which key: lookups across accounts, key state, the blob's version
     "helpers/emulator/backend.py": Target(
-        ("tests/test_emulator_sdk.py", "tests/test_mutant_kills.py"),
+        ("tests/test_emulator_sdk.py", "tests/test_emulator_keys.py", "tests/test_state_files.py", "tests/test_mutant_kills.py"),
         frozenset({"KmsBackend._version", "KmsBackend._load", "KmsBackend.resolve", "KmsBackend._transition",
                    "KmsBackend.list_keys", "KmsBackend.encrypt", "KmsBackend.decrypt"})),
-    "helpers/emulator/auth.py": Target(("tests/test_emulator_auth.py",)),
-    "helpers/atomic.py": Target(("tests/test_files.py", "tests/test_os_fallbacks.py", "tests/test_envelope.py"),
+    "helpers/emulator/auth.py": Target(("tests/test_emulator_auth.py", "tests/test_gateway_guards.py", "tests/test_emulator_server.py")),
+    "helpers/atomic.py": Target(("tests/test_atomic.py", "tests/test_cli_hostile.py", "tests/test_files.py", "tests/test_os_fallbacks.py", "tests/test_envelope.py"),
                                 deselect=("tests/test_envelope.py::test_envelope_one_gib_streams_in_constant_memory",)),
 }  # fmt: skip
 
