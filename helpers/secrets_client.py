@@ -38,6 +38,24 @@ _LOGGER.addHandler(logging.NullHandler())
 _LOGGER.setLevel(logging.WARNING)
 
 
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def _is_loopback(endpoint: str) -> bool:
+    host = endpoint.split("://", 1)[-1].rsplit(":", 1)[0].strip("[]")
+    return host in _LOOPBACK or host.startswith("127.")
+
+
+def _bypass_proxies_for_loopback() -> None:
+    """The v2 client sends even loopback requests through HTTP(S)_PROXY (its HTTP layer reads them
+    from the environment and ignores NO_PROXY), which breaks the local emulator behind any proxy.
+    So for a loopback endpoint the proxy variables are removed from this process's environment:
+    on the emulator and replay backends nothing in the kernel needs them (the kit's own client
+    never proxies loopback either, see client.py)."""
+    for var in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
+        os.environ.pop(var, None)
+
+
 def open_cache_client(kms: Kms, ttl_ms: Mapping[str, int] | None = None) -> Any:
     """A `SecretManagerCacheClient` (the v2 client's) for `kms`'s backend, region and credentials.
 
@@ -69,6 +87,8 @@ def open_cache_client(kms: Kms, ttl_ms: Mapping[str, int] | None = None) -> Any:
         _refuse_client_overrides(conn.backend)
         pair = provider.get_credentials()
         inner = inner.with_access_key(pair.get_access_key_id(), pair.get_access_key_secret())
+    if _is_loopback(conn.endpoint):
+        _bypass_proxies_for_loopback()
     # endpoint="http://127.0.0.1:PORT" is sent (and signed) whole as the Host; the replay stub and
     # the recorder match and forward it as such (helpers/replay/recorder.py)
     inner = inner.add_region_info(RegionInfo(conn.region, endpoint=conn.endpoint))

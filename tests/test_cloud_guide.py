@@ -40,9 +40,13 @@ def test_learner_policy_allows_every_action_the_notebooks_call_and_nothing_more(
     granted = allowed(policy("learner"))
     assert {f"kms:{a}" for a in called} <= set(granted)
     # beyond the recordings only what the helpers' own write paths use (GenerateDataKeyWithoutPlaintext,
-    # UpdateKeyDescription): nothing that reaches other services or key material import
+    # UpdateKeyDescription) and 08's exercise (UpdateSecretVersionStage, in the learner's namespace):
+    # nothing that reaches other services or key material import
     assert set(granted) - {f"kms:{a}" for a in called} <= {"kms:GenerateDataKeyWithoutPlaintext",
-                                                           "kms:UpdateKeyDescription"}
+                                                           "kms:UpdateKeyDescription", "kms:UpdateSecretVersionStage"}
+    for action in ("kms:GetSecretValue", "kms:CreateSecret", "kms:DeleteSecret"):
+        (statement,) = granted[action]
+        assert statement["Resource"] == "acs:kms:*:*:secret/kms-workshop/<learner>/*"
 
 
 def test_learner_policy_limits_key_operations_to_the_kits_tags_and_aliases_to_the_namespace():

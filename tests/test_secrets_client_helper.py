@@ -4,6 +4,8 @@ while a refresh job is running."""
 
 from __future__ import annotations
 
+import os
+
 import threading
 import time
 from collections.abc import Iterator
@@ -110,3 +112,20 @@ def test_local_backends_refuse_the_clients_own_overrides(emu, monkeypatch, tmp_p
         (tmp_path / "secretsmanager.properties").write_text("credentials_type=ak\n")
         with pytest.raises(ConfigError, match="secretsmanager.properties"):
             open_cache_client(kms)
+
+
+def test_cache_client_reaches_a_loopback_emulator_behind_a_proxy(emu, gets, monkeypatch):
+    """A proxy in the environment (a laptop on a corporate network, the learner-install test's
+    unreachable one) must not swallow requests to the emulator on 127.0.0.1."""
+    for var in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
+        monkeypatch.setenv(var, "http://127.0.0.1:9")
+    monkeypatch.setenv("NO_PROXY", "intranet.example")
+    with helpers.connect("emulator", endpoint=emu.endpoint, learner="ada") as kms:
+        name = kit_secret(kms)
+        client = open_cache_client(kms)
+        try:
+            assert client.get_secret_value(name) == "first"
+        finally:
+            close_cache_client(client)
+    assert gets == [name]
+    assert "HTTP_PROXY" not in os.environ and os.environ["NO_PROXY"] == "intranet.example"
