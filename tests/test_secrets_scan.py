@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import logging
 import subprocess
@@ -352,3 +353,14 @@ def test_secrets_scan_the_allowlist_pragma_exempts_pattern_rules_never_access_ke
     path.write_text(f'put(SecretData="{value}")  {marker}\nput(SecretData="{value}")\nid = "{ak_id}"  {marker}\n')
     found = sorted((f.line, f.rule) for f in secretscan.scan(tmp_path, [path]).findings)
     assert found == [(2, "Secret Keyword"), (3, "Alibaba Cloud AccessKey ID")]
+
+
+def test_secrets_scan_a_cassettes_digest_of_secret_data_is_not_a_secret(tmp_path: Path) -> None:
+    """Cassettes keep `SecretData: sha256:<hex>` (replay matches on the digest); the value itself is flagged."""
+    path = tmp_path / "cassettes" / "08_x.yaml"
+    path.parent.mkdir()
+    digest = "sha256:" + hashlib.sha256(b"x").hexdigest()
+    value = "the-real-" + "secret-value"
+    path.write_text(f"- request:\n    params:\n      SecretData: {digest}\n- request:\n    params:\n      SecretData: {value}\n")
+    found = [(f.line, f.rule) for f in secretscan.scan(tmp_path, [path]).findings]
+    assert found == [(6, "Secret Keyword")]
