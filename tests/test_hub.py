@@ -210,7 +210,10 @@ def open_room(names: list[str]):
         kit_python = kit / ".venv" / "bin" / "python"
         state = shared / "state"
         (shared / "names.txt").write_text("\n".join(names) + "\n")
-        run([str(kit_python), "-m", "helpers", "hub", "--state", str(state), "add-users", str(shared / "names.txt")])
+        # cwd=kit: `python -m helpers` imports from the working directory first, and the kit
+        # under test is the copy (with its own hub/node_modules), not this checkout
+        run([str(kit_python), "-m", "helpers", "hub", "--state", str(state), "add-users", str(shared / "names.txt")],
+            cwd=kit)
         passwords = dict(line.split(" ", 1) for line in (state / "passwords.txt").read_text().splitlines())
         port, proxy_api = free_port(), free_port()
         log = shared / "hub.log"
@@ -218,7 +221,7 @@ def open_room(names: list[str]):
             hub = subprocess.Popen([str(kit_python), "-m", "helpers", "hub", "--state", str(state), "--port", str(port), "start",
                                     "--users", str(shared / "names.txt"), "--hub-port", str(free_port()),
                                     "--proxy-api-port", str(proxy_api)], stdout=out, stderr=subprocess.STDOUT,
-                                   start_new_session=True)  # fmt: skip
+                                   start_new_session=True, cwd=kit)  # fmt: skip
         base = f"http://127.0.0.1:{port}"
         wait_until(lambda: hub_up(base, hub), 90, "the hub did not answer /hub/api")
         the_room = Room(base, port, kit, kit_python, state, names, passwords, (state / "api-token").read_text().strip(),
@@ -239,7 +242,7 @@ def open_room(names: list[str]):
                 os.killpg(hub.pid, signal.SIGKILL)
         if (shared / "names.txt").exists() and (shared / "kit" / ".venv" / "bin" / "python").exists():
             subprocess.run([str(shared / "kit" / ".venv" / "bin" / "python"), "-m", "helpers", "hub", "--state", str(shared / "state"),
-                            "remove-users", str(shared / "names.txt")], capture_output=True, timeout=120)  # fmt: skip
+                            "remove-users", str(shared / "names.txt")], capture_output=True, timeout=120, cwd=shared / "kit")  # fmt: skip
         left = []
         for name in names:  # whatever happened above, no throwaway user outlives the test
             try:
