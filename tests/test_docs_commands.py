@@ -73,6 +73,7 @@ COVERED = {
     "sudo": "CI: .ci/run installs Debian's chromium the same way (as root, without sudo)",
     "jupyter": "tests/test_browser.py: make lab starts the same jupyter lab",
     "git": "a reviewer's own command; tests/test_recording_determinism.py checks what its diff would show",
+    "make mutants": "maintainer only (about 15 min on 2 cores); tests/test_mutants_tool.py runs the same tool on one module",
     "make hub": "tests/test_hub.py: the hub with two learners, started the same way (as root)",
     "make hub-env": "tests/test_hub.py: builds the kit's hub environment in a scratch copy",
     "make test-hub": "CI: make test runs it",
