@@ -19,6 +19,7 @@ from helpers.emulator import Emulator, responses
 from helpers.errors import ConfigError
 from helpers.secrets_client import close_cache_client, open_cache_client
 from tests.test_client import clean_env  # noqa: F401 (autouse fixture)
+from tests.test_secrets_clients import gets  # noqa: F401 (fixture: GetSecretValue calls seen)
 
 
 @pytest.fixture
@@ -28,20 +29,6 @@ def emu(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
         monkeypatch.delenv(name, raising=False)
     with Emulator() as emu:
         yield emu
-
-
-@pytest.fixture
-def gets(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The SecretName of every GetSecretValue the emulator answers."""
-    seen: list[str] = []
-    real = responses.ACTIONS["GetSecretValue"]
-
-    def counting(call: Any) -> dict[str, object]:
-        seen.append(call.params.get("SecretName", ""))
-        return real(call)
-
-    monkeypatch.setitem(responses.ACTIONS, "GetSecretValue", counting)
-    return seen
 
 
 def kit_secret(kms: helpers.Kms, data: str = "first") -> str:

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from helpers.secrets_client import close_cache_client
 from helpers.emulator import Emulator, responses
 from tests.conftest import emulator_call_with, emulator_client_for
 
@@ -77,27 +78,6 @@ def tea_client(emu: Emulator, ttl_ms: dict[str, int]) -> Any:
     return builder.build()
 
 
-def shut(cache_client: Any) -> None:
-    """Stop the client's scheduler and pool, and close the HTTP sessions it opened.
-
-    Both clients' close() shut their APScheduler down while holding its job-store lock and wait
-    for running jobs; a refresh job that is running then blocks adding its next run, and close()
-    never returns. So job runs are paused first and close() waits until none is running."""
-    sched = getattr(cache_client, "sched", None)
-    if sched is not None and sched.running:
-        sched.pause()
-        executor = sched._lookup_executor("default")
-        deadline = time.monotonic() + 30
-        while any(executor._instances.values()):
-            assert time.monotonic() < deadline, "a refresh job of the secrets client never finished"
-            time.sleep(0.01)
-    cache_client.close()
-    for sdk in getattr(cache_client.secret_client, "client_dict", {}).values():
-        session = getattr(sdk, "session", None) or getattr(sdk, "_session", None)
-        if session is not None:
-            session.close()
-
-
 CLIENTS: dict[str, Callable[[Emulator, dict[str, int]], Any]] = {"classic": classic_client, "tea": tea_client}
 
 
@@ -111,7 +91,7 @@ def make(request: pytest.FixtureRequest, emu: Emulator) -> Iterator[Callable[...
 
     yield build
     for client in made:
-        shut(client)
+        close_cache_client(client)  # the kit's close: the clients' own deadlocks mid-refresh
 
 
 def test_secrets_client_fetches_then_serves_from_its_cache(emu: Emulator, gets: list[str], make: Any) -> None:
