@@ -20,6 +20,7 @@ VERBS: dict[str, tuple[str, str]] = {
     "encrypt-dir": ("helpers.commands:encrypt_dir", "encrypt a folder tree in parallel; re-runs skip finished files"),
     "decrypt-dir": ("helpers.commands:decrypt_dir", "decrypt a tree written by `encrypt-dir`; resumable"),
     "decrypt-key": ("helpers.commands.decrypt_key", "decrypt a server's key at start-up: to stdout or a 0600 tmpfs file"),
+    "checkpoint": ("helpers.checkpoints", "where this learner is on the room's agenda, and no plaintext key left on disk"),
 }
 
 
