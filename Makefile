@@ -55,16 +55,18 @@ lab: env ## start JupyterLab on notebooks/ with the emulator backend (the same a
 
 test: env-dev ## run everything: type check, unit tests, notebooks (replay, then emulator), browser test
 	$(BIN)/python -m mypy
-	$(PYTEST) tests -q -m "not browser" --ignore=tests/test_hub.py
+	$(PYTEST) tests -q -m "not browser and not server" --ignore=tests/test_hub.py
 	$(MAKE) --no-print-directory test-notebooks
+	$(MAKE) --no-print-directory test-links
 	$(MAKE) --no-print-directory test-browser
+	$(MAKE) --no-print-directory test-server
 	$(MAKE) --no-print-directory test-hub
 
 typecheck: env-dev ## mypy over helpers/ (also the first step of make test)
 	$(BIN)/python -m mypy
 
 test-unit: env-dev ## only the unit tests
-	$(PYTEST) tests -q -m "not browser" --ignore=tests/test_hub.py
+	$(PYTEST) tests -q -m "not browser and not server" --ignore=tests/test_hub.py
 
 test-notebooks: env-dev ## notebooks: strict nbval against replay, then lax against the emulator
 	@# recordings are made in cn-hangzhou; a region from the user's shell must not leak into replay
@@ -74,7 +76,7 @@ test-notebooks: env-dev ## notebooks: strict nbval against replay, then lax agai
 
 test-browser: env-dev ## a learner's run: every notebook in JupyterLab (make lab) in headless Chromium
 	@if command -v chromium >/dev/null 2>&1; then \
-	  $(PYTEST) tests/test_browser.py -q -m browser; \
+	  $(PYTEST) tests/test_browser.py tests/test_site.py -q -m browser; \
 	elif [ -n "$$CI" ]; then \
 	  echo "CI: Debian's chromium is required for the browser test; .ci/run installs it." >&2; exit 1; \
 	else \
@@ -83,7 +85,7 @@ test-browser: env-dev ## a learner's run: every notebook in JupyterLab (make lab
 	fi
 
 screenshots: env-dev ## refresh the README's screenshots in docs/img/ (needs chromium)
-	KMS_WORKSHOP_SCREENSHOTS=docs/img $(PYTEST) tests/test_browser.py -q -m browser
+	KMS_WORKSHOP_SCREENSHOTS=docs/img $(PYTEST) tests/test_browser.py tests/test_site.py -q -m browser
 
 SERVE_PORT ?= 8080
 serve: env ## run the KMS emulator standalone on 127.0.0.1:$(SERVE_PORT) (SERVE_PORT=0: any free port)
@@ -136,7 +138,7 @@ test-pythons: ## the unit suite on Python 3.11, 3.12 and 3.13 (venvs in .venv/py
 	  echo "== Python $$v: $$py ($$($$py -V))"; \
 	  test -x $(VENV)/pythons/$$v/bin/python || $$py -m venv $(VENV)/pythons/$$v || { failed="$$failed $$v"; continue; }; \
 	  $(VENV)/pythons/$$v/bin/python -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev]' || { failed="$$failed $$v(install)"; continue; }; \
-	  if $(VENV)/pythons/$$v/bin/python -m pytest tests -q -m "not browser" -p no:cacheprovider; then passed="$$passed $$v"; else failed="$$failed $$v"; fi; \
+	  if $(VENV)/pythons/$$v/bin/python -m pytest tests -q -m "not browser and not server" --ignore=tests/test_hub.py -p no:cacheprovider; then passed="$$passed $$v"; else failed="$$failed $$v"; fi; \
 	done; \
 	echo "test-pythons: passed:$${passed:- none}; failed:$${failed:- none}; missing:$${missing:- none}"; \
 	test -z "$$failed$$missing"
@@ -175,3 +177,37 @@ test-hub: env-dev hub-env ## the hub with two throwaway learners: login, noteboo
 	  $(PYTEST) tests/test_hub.py -q -k "not room"; \
 	  echo "NOT CHECKED: the hub with two learners (system users, logins, their servers, notebooks 01-04,"; \
 	  echo "isolation between them) needs root to create users. Run 'sudo make test-hub'."; fi
+
+# ---- the offline site, slides and link checks (docs/site.md) ------------------------------------
+.PHONY: site slides test-links linkcheck-external
+SITE_OUT ?= build/site
+
+site/node_modules/.package-lock.json: site/package.json site/package-lock.json
+	npm ci --prefix site --no-audit --no-fund
+	@touch $@
+
+site: env site/node_modules/.package-lock.json ## the notebooks (saved outputs), docs and slides as a static site in $(SITE_OUT), readable offline
+	$(BIN)/python -m tools.site --out $(SITE_OUT)
+
+slides: env site/node_modules/.package-lock.json ## only $(SITE_OUT)/slides.html: each notebook's overview and summary (reveal.js, offline)
+	$(BIN)/python -m tools.site --out $(SITE_OUT) --slides
+
+test-links: env ## every internal link in README.md, docs/*.md and the notebooks lands (files and #anchors)
+	$(BIN)/python -m tools.links
+
+linkcheck-external: env ## report the status of every external link (never fails; says so when there is no network)
+	$(BIN)/python -m tools.links --external
+
+# ---- the server recipe (docs/server.md) -------------------------------------------------------
+.PHONY: test-server
+test-server: env-dev ## docs/server.md's systemd recipe run with Debian's nginx: key decrypted, served over HTTPS, removed (as root)
+	@# Debian puts nginx in /usr/sbin, which is not on a normal user's PATH
+	@if command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx; then \
+	  if [ "$$(id -u)" = 0 ]; then $(PYTEST) tests/test_server_nginx.py -q -m server; \
+	  else echo "NOT CHECKED: the server recipe runs nginx as root, as nginx.service does. Run 'sudo make test-server'."; fi; \
+	elif [ -n "$$CI" ]; then \
+	  echo "CI: Debian's nginx is required for the server test; .ci/run installs it." >&2; exit 1; \
+	else \
+	  echo "NOT CHECKED: the server recipe (docs/server.md: nginx started by systemd with a key decrypted"; \
+	  echo "by KMS) needs Debian's nginx. Install it with 'sudo apt-get install nginx', then run 'make test-server'."; \
+	fi

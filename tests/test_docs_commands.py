@@ -30,6 +30,7 @@ COVERED = {
     "make lab": "tests/test_browser.py: every notebook run in JupyterLab started by make lab",
     "make env": "tests/test_setup.py: make env offline from a wheelhouse, with uv",
     "make test": "CI: .ci/run",
+    "python -m helpers checkpoint": "tests/test_checkpoints.py: the command's exit codes for todo, a failure and a missing folder",
     "make test-notebooks": "CI: make test runs it",
     "make record": "tests/test_recording_determinism.py: records notebooks with the same code, twice",
     "make screenshots": "maintainer only (rewrites docs/img/); tests/test_browser.py runs the same code",
@@ -83,6 +84,18 @@ COVERED = {
     "docker": "NOT RUN: no Docker daemon here; tests/test_repo2docker.py checks what the image would install",
     "helm": "NOT RUN: no Kubernetes cluster here; tests/test_repo2docker.py checks deploy/z2jh/values.yaml's shape",
     "sudoedit": "NOT RUN: an instructor editing the hub's learner list as root",
+    "make test-server": "CI: make test runs it",
+    "apt-get": "CI: .ci/run installs Debian's nginx the same way (as root)",
+    "scp": "NOT RUN: copies to a remote server; tests/test_server_nginx.py uses the same files in place",
+    "install": "NOT RUN: copies deploy/server/ into /etc and /usr/local; tests/test_server_nginx.py runs them in place",
+    "systemctl": "NOT RUN: systemd is not PID 1 here; tests/test_server_nginx.py runs the unit's commands in systemd's order",
+    "systemd-analyze": "tests/test_server_nginx.py: systemd-analyze verify over nginx.service and the drop-in",
+    "curl": "tests/test_server_nginx.py: the same HTTPS request, verified against notebooks/certs/ca.crt for localhost",
+    "pip": "NOT RUN: both packages are in the dev install; tests/test_server_nginx.py runs the doc's ten lines with them",
+    "make site": "tests/test_site.py: builds the site with make site and opens it in Chromium, offline",
+    "make slides": "tests/test_site.py: test_make_slides_alone_writes_the_deck",
+    "make test-links": "tests/test_links.py: the same checker over the repository, and on broken trees",
+    "make linkcheck-external": "tests/test_links.py: the same report against local servers (no internet here)",
 }
 
 
