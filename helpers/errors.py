@@ -11,10 +11,15 @@ from __future__ import annotations
 class KitError(Exception):
     """Root of every error the kit raises on purpose."""
 
+    #: what to do about it, in one line (a KMS error sets its own per instance, see KmsError)
+    hint: str | None = None
+
     def _render_traceback_(self) -> list[str]:
         """How IPython shows a kit error in a notebook: its class, message and hint, without the
         SDK's frames or the machine's paths. `helpers.debug()` prints the whole chain."""
         lines = f"{type(self).__name__}: {self}".splitlines()
+        if self.hint and not any(line.startswith("Hint: ") for line in lines):
+            lines.append(f"Hint: {self.hint}")
         return lines + ["(helpers.debug() shows the full traceback)"]
 
 
@@ -33,9 +38,13 @@ def debug() -> None:
 class ConfigError(KitError, ValueError):
     """The kit is set up wrongly (unknown backend, missing credentials, bad region); nothing was sent."""
 
+    hint = "Fix the setting the message names; helpers.connect(verbose=True) shows what the kit uses."
+
 
 class PlaintextTooLargeError(KitError, ValueError):
     """Plaintext is over the 6144-byte limit of Encrypt; raised before any network call."""
+
+    hint = "Nothing was sent. helpers.encrypt_file() switches to envelope encryption by itself (notebook 05)."
 
 
 class KmsError(KitError):
@@ -146,6 +155,8 @@ class KmsNetworkError(KmsError):
 class OutputExistsError(KitError, FileExistsError):
     """The destination exists and overwriting was not asked for; `path` names it."""
 
+    hint = "Nothing was written: choose another destination, or pass overwrite=True."
+
     def __init__(self, path: object, *, appeared: bool = False) -> None:
         self.path = path
         what = "appeared while writing" if appeared else "already exists"
@@ -156,10 +167,14 @@ class NotARegularFileError(KitError, OSError):
     """An input is a FIFO, device or socket, not a file: refused, judged on the file opened, before
     any KMS call (CLI exit 4; there, `-` reads stdin for a pipe)."""
 
+    hint = "Give a regular file; on the command line, `-` reads a pipe from stdin."
+
 
 class TreeBusyError(KitError, FileExistsError):
     """Another directory run holds the output tree's lock; nothing was written (CLI exit 4). The OS
     drops the lock when that run ends, even by `kill -9`."""
+
+    hint = "Wait for the other run to finish (its lock goes with it), or write to another folder."
 
 
 # --- Envelope files (helpers.envelope) -----------------------------------------------------------
@@ -168,25 +183,37 @@ class TreeBusyError(KitError, FileExistsError):
 class EnvelopeError(KitError, ValueError):
     """The data is not a valid envelope, or it failed authentication; no output file was written."""
 
+    hint = "Nothing was written: check that this is the file encrypt_file() made, unchanged."
+
 
 class NotAnEnvelopeError(EnvelopeError):
     """The input does not start with the envelope magic."""
+
+    hint = "Check the path: this file was not written by encrypt_file() or helpers.envelope."
 
 
 class UnsupportedVersionError(EnvelopeError):
     """The envelope was written by a newer format version than this reader knows."""
 
+    hint = "A newer kit wrote this file: upgrade the kit to read it."
+
 
 class ContextMismatchError(EnvelopeError):
     """The EncryptionContext given differs from the one the file was encrypted with."""
+
+    hint = "Pass exactly the EncryptionContext used to encrypt: the same keys and values, in any order."
 
 
 class IntegrityError(EnvelopeError):
     """A chunk or the header failed authentication: altered, truncated, reordered or extended."""
 
+    hint = "Nothing was written, and a damaged envelope cannot be repaired: decrypt an intact copy of the file."
+
 
 class NonBlockingInputError(KitError, ValueError):
     """A non-blocking input had no data ready: streaming needs a blocking one."""
+
+    hint = "Open the input in blocking mode (the default), or read it into memory first."
 
 
 # --- What the kit owns (helpers.workshop, helpers.cleanup) ---------------------------------------
@@ -196,13 +223,19 @@ class NotKitResourceError(KitError):
     """A key or alias the kit was asked to use or change is not proven to be the kit's (this
     learner's); nothing was changed."""
 
+    hint = "Nothing was changed: use a key or alias the kit made for you (helpers.ensure_key, helpers.workshop)."
+
 
 class ConfirmationRequired(KitError):
     """apply() on the cloud without a confirmation: nothing was deleted."""
 
+    hint = "Read the plan, then pass confirm=<the token it printed> to apply()."
+
 
 class StalePlanError(KitError):
     """The confirmation does not match the plan, or the account changed since it was made."""
+
+    hint = "Nothing was deleted: make a new plan, read it, and confirm it with its own token."
 
 
 # --- The command line ----------------------------------------------------------------------------
@@ -210,6 +243,8 @@ class StalePlanError(KitError):
 
 class UsageError(KitError, ValueError):
     """Arguments that cannot work together; exit code 2."""
+
+    hint = "Run the command with --help for its arguments."
 
 
 # The wire code -> class table ------------------------------------------------------------------
