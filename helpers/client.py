@@ -15,7 +15,7 @@ from typing import Any
 
 from aliyunsdkcore.client import AcsClient
 
-from . import credentials, workshop
+from . import credentials, notebook_errors, workshop
 from .errors import ConfigError
 from .kms import Kms
 from .results import Connection
@@ -71,6 +71,7 @@ def connect(
     # learner whatever the login name; the in-process stub reads the name from the cassette.
     who = workshop.learner_name(learner) if name != "replay" else (learner or workshop.RECORDING_LEARNER)
     in_process = False
+    recorded_on = None
     if name == "cloud":
         source = credentials.resolve()
         endpoint = endpoint or f"https://kms.{region_id}.aliyuncs.com"
@@ -83,6 +84,7 @@ def connect(
         if getattr(server, "ca_bundle", None):
             os.environ.setdefault("ALIBABA_CLOUD_CA_BUNDLE", server.ca_bundle)
         recorded_learner = getattr(server, "learner", None)
+        recorded_on = getattr(server, "recorded_on", None)
         if name == "replay" and learner is None and recorded_learner:
             who = recorded_learner
         if name == "emulator":
@@ -91,7 +93,7 @@ def connect(
             source = credentials.CredentialSource(pair, f"emulator AccessKey of its state file ({server.access_key_id})")
         else:
             source = credentials.emulator_endpoint_pair(name)
-    info = Connection(name, region_id, endpoint, source.description, who, in_process)
+    info = Connection(name, region_id, endpoint, source.description, who, in_process, recorded_on)
     acs = AcsClient(
         # Placeholders: the real signer below replaces the SDK's. The pair must be non-empty only
         # so the SDK's constructor accepts it; it is never sent.
@@ -105,6 +107,7 @@ def connect(
     )
     acs.add_endpoint(region_id, "Kms", endpoint)
     kms = Kms(Transport(acs, credentials.ProviderSigner(source.provider), retry or RetryPolicy()), info)
+    notebook_errors.install()  # in a notebook: short InvalidSignature/InvalidTag errors too
     if verbose:
         print(info.describe())
     return kms
@@ -196,3 +199,49 @@ def _start(backend: str, path: Path) -> Any:
     from .replay import ReplayServer
 
     return ReplayServer(path).start()
+
+
+_LOOPBACK = re.compile(r"^(https?://(?:127\.0\.0\.1|localhost|\[::1\])):\d+$")
+#: The variables of `script_settings()` whose values are secrets: never shown by its repr.
+_SECRET_VARIABLES = ("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "ALIBABA_CLOUD_SECURITY_TOKEN")
+
+
+class ScriptEnv(dict[str, str]):
+    """The environment a server script would be started with; its repr hides the secrets, and
+    the port of a loopback endpoint (new in every kernel, it means nothing to a reader)."""
+
+    def __repr__(self) -> str:
+        return f"ScriptEnv({', '.join(self._show(k, v) for k, v in self.items())})"
+
+    @staticmethod
+    def _show(name: str, value: str) -> str:
+        if name in _SECRET_VARIABLES:
+            return f"{name}=<hidden>"
+        loopback = _LOOPBACK.match(value)
+        return f"{name}=<{loopback.group(1)} on a port of this kernel>" if loopback else f"{name}={value!r}"
+
+    __str__ = __repr__
+
+
+def script_settings(kms: Kms) -> ScriptEnv:
+    """What a server script using the classic SDK needs to reach this backend, as environment variables.
+
+    A notebook cell reads these the way a script reads `os.environ` and builds its own `AcsClient`:
+    `ALIBABA_CLOUD_REGION_ID`, `KMS_WORKSHOP_ENDPOINT` (the endpoint to map: the emulator's loopback
+    URL, or `https://kms.<region>.aliyuncs.com`, the one the SDK would pick itself on the cloud),
+    `ALIBABA_CLOUD_ACCESS_KEY_ID` / `_SECRET` and, for STS or RAM-role credentials, `_SECURITY_TOKEN`.
+    The values are the ones this client signs with at this moment (RAM-role credentials expire:
+    a real server asks for fresh ones, see docs/server.md); nothing is printed.
+    """
+    info = kms.connection
+    # The kit's own signer (transport.RecordingSigner -> credentials.ProviderSigner) holds the
+    # provider connect() resolved; asking it again gives the same source connect() reported.
+    provider = kms._transport.signer.inner._provider
+    credential = provider.get_credentials()
+    env = ScriptEnv(ALIBABA_CLOUD_REGION_ID=info.region, KMS_WORKSHOP_ENDPOINT=info.endpoint,
+                    ALIBABA_CLOUD_ACCESS_KEY_ID=credential.get_access_key_id(),
+                    ALIBABA_CLOUD_ACCESS_KEY_SECRET=credential.get_access_key_secret())
+    token = credential.get_security_token()
+    if token:
+        env["ALIBABA_CLOUD_SECURITY_TOKEN"] = token
+    return env

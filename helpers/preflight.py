@@ -47,7 +47,7 @@ def server_date_skew(endpoint: str, timeout: float = 5.0) -> float | None:
 def run(kms: Kms) -> list[Check]:
     info = kms.connection
     checks = [
-        Check("backend", True, f"{info.backend} in {info.region}"),
+        Check("backend", True, f"{info.backend_label()} in {info.region}"),
         Check("credentials", True, info.credential_source),
     ]
     try:
@@ -56,7 +56,10 @@ def run(kms: Kms) -> list[Check]:
     except KmsError as err:
         checks.append(Check("endpoint", False, f"{err.code}: {err.hint}"))
     if info.backend == "replay":
-        checks.append(Check("clock", True, "not checked: replay serves recorded answers"))
+        # A recording's answers carry the recording's dates, so there is no live clock to compare;
+        # the line still says what a learner's own run (emulator or cloud) checks here.
+        checks.append(Check("clock", True, "skipped on a recording; live, this line compares this "
+                                           "machine's clock with the endpoint's (KMS allows ±15 minutes)"))
         return checks
     skew = server_date_skew(info.endpoint)
     if skew is None:

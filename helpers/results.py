@@ -249,11 +249,19 @@ class Connection:
     learner: str
     #: the emulator or replay stub this process started itself, on a free loopback port
     in_process: bool = False
+    #: replay only: the backend the recording was made on (the cassette's `upstream`, e.g.
+    #: "emulator"), so saved notebook outputs say where their answers came from
+    recorded_on: str | None = None
 
     def describe(self) -> str:
         # An in-process server's port is new in every kernel and means nothing to a reader.
         where = f"in-process {self.backend} on 127.0.0.1" if self.in_process else self.endpoint
         return (
-            f"backend={self.backend} region={self.region} endpoint={where} "
+            f"backend={self.backend_label()} region={self.region} endpoint={where} "
             f"credentials={self.credential_source} learner={self.learner}"
         )
+
+    def backend_label(self) -> str:
+        """The backend's name; for replay with where its recording was made: `replay (recorded on the emulator)`."""
+        where = {"emulator": "the emulator", "cloud": "Alibaba Cloud"}.get(self.recorded_on or "")
+        return f"replay (recorded on {where})" if self.backend == "replay" and where else self.backend

@@ -195,6 +195,11 @@ class ReplayServer(LoopbackServer):
         return self.cassette.learner
 
     @property
+    def recorded_on(self) -> str:
+        """The backend the recording was made on (the cassette's `upstream`: "emulator", "cloud")."""
+        return self.cassette.upstream
+
+    @property
     def unused(self) -> list[Interaction]:
         """Recorded interactions no request has asked for (yet)."""
         return [i for i, used in zip(self.cassette.interactions, self._used) if not used]
