@@ -58,3 +58,46 @@ def test_notebook_failures_are_tagged_never_hidden(path):
         source = "".join(cell["source"])
         if "raises-exception" in tags:
             assert "try:" not in source, f"{path.name}: an expected failure wrapped in try/except"
+
+
+def cells(path: Path) -> list[tuple[str, str]]:
+    """(cell type, source) of every cell, in order."""
+    return [(c["cell_type"], "".join(c["source"])) for c in json.loads(path.read_text())["cells"]]
+
+
+def predict_then_run_problems(notebook: list[tuple[str, str]]) -> list[str]:
+    """Why a notebook's predict-then-run prompts do not have the shared shape (empty: they do).
+
+    The shape: a markdown cell starting `**Predict:**` with a question, the code cell that
+    answers it right after, then a markdown cell starting `**What happened:**`.
+    """
+    starts = [i for i, (kind, text) in enumerate(notebook) if kind == "markdown" and text.startswith("**Predict:**")]
+    if not starts:
+        return ["no markdown cell starting **Predict:**"]
+    problems = []
+    for i in starts:
+        question = notebook[i][1]
+        if "?" not in question:
+            problems.append(f"cell {i}: the prediction asks no question")
+        after = [kind for kind, _ in notebook[i + 1:i + 2]]
+        if after != ["code"] or not notebook[i + 1][1].strip():
+            problems.append(f"cell {i}: not followed by the code cell that answers it")
+        elif i + 2 >= len(notebook) or notebook[i + 2][0] != "markdown" or not notebook[i + 2][1].startswith("**What happened:**"):
+            problems.append(f"cell {i}: the code cell is not followed by a **What happened:** cell")
+    return problems
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_has_a_predict_then_run_prompt(path):
+    assert predict_then_run_problems(cells(path)) == [], path.name
+
+
+def test_predict_then_run_check_rejects_the_wrong_shapes():
+    good = [("markdown", "**Predict:** will it fail?"), ("code", "run()"), ("markdown", "**What happened:** it did.")]
+    assert predict_then_run_problems(good) == []
+    assert predict_then_run_problems([("markdown", "Predict: will it fail?"), *good[1:]]) == [
+        "no markdown cell starting **Predict:**"]
+    assert "asks no question" in predict_then_run_problems([("markdown", "**Predict:** it fails."), *good[1:]])[0]
+    assert "not followed by the code" in predict_then_run_problems([good[0], good[2]])[0]
+    assert "What happened" in predict_then_run_problems([*good[:2], ("markdown", "It did.")])[0]
+    assert "What happened" in predict_then_run_problems(good[:2])[0]

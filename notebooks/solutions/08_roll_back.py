@@ -1,6 +1,7 @@
-# Predict, then run (section 3): after the second put, ACSPrevious is on v2, the version v3
-# replaced; v1 lost its label, so ListSecretVersionIds hides it unless include_deprecated=True.
-# It still exists, which is what makes this roll-back possible.
+# Answer: after the roll-back the refreshed cache serves v1 (ACSCurrent again), and ACSPrevious
+# is on v3, the version that lost ACSCurrent; v2 lost that label. (The label moves are the
+# emulator's inference for UpdateSecretVersionStage.) v1 could come back because a version that
+# loses its last label is hidden, not deleted.
 from helpers.secrets_client import close_cache_client, open_cache_client
 
 if "SECRET" not in globals():  # run on its own (as the tests do): the notebook's secret, v1 to v3
@@ -19,6 +20,6 @@ rolled_back = cache.get_secret_info(SECRET)
 print("the cache serves", rolled_back.version_id)
 if SECRET.endswith("/roll-back"):
     close_cache_client(cache)
-# v1 is ACSCurrent again and the refreshed cache serves it; v3, which lost ACSCurrent, is now
-# ACSPrevious (and v2 lost that label), the emulator's inference for UpdateSecretVersionStage.
+stages = {version.version_id: version.version_stages for version in kms.list_secret_version_ids(SECRET)}
 assert rolled_back.version_id == "v1"
+assert stages["v1"] == ("ACSCurrent",) and stages["v3"] == ("ACSPrevious",)
