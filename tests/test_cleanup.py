@@ -322,3 +322,27 @@ def test_new_secret_refuses_a_foreign_one_and_replaces_only_the_learners_own():
         app = kms.create_key(description="an application key")
         with pytest.raises(workshop.NotKitResourceError):
             workshop.new_secret(kms, "other", "x", encryption_key_id=app.key_id)
+
+
+def test_a_failing_secret_deletion_is_reported_and_the_rest_goes_on(seeded):
+    with connect(seeded) as kms:
+        key = helpers.ensure_key(kms, "demo")
+        workshop.new_secret(kms, "second", "x", encryption_key_id=key.key_id)
+        plan = cleanup.plan(kms)
+        first, *rest = [s.name for s in plan.secrets]
+        assert rest, "the seeded workshop and this test hold two of ada's secrets"
+        real = kms.delete_secret
+
+        def delete(secret_name: str, recovery_window_in_days: int | None = None) -> str:
+            if secret_name == first:
+                raise KmsError("Forbidden.NoPermission", "not allowed", http_status=403)
+            return real(secret_name, recovery_window_in_days=recovery_window_in_days)
+
+        kms.delete_secret = delete  # type: ignore[method-assign]
+        result = cleanup.apply(kms, plan)
+        states = secret_states(kms)
+    assert result.problems == [f"secret {first}: Forbidden.NoPermission (left as is)"]
+    assert f"  ! secret {first}: Forbidden.NoPermission (left as is)" in result.describe()
+    assert not states[first] and all(states[name] for name in rest)
+    assert [d for d in result.done if d.startswith("scheduled secret")] == [
+        f"scheduled secret {name} for deletion in 7 days" for name in rest]

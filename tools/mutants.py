@@ -94,14 +94,18 @@ TARGETS: dict[str, Target] = {
                    "demo_public_keys", "scan"}),
         deselect=("tests/test_secrets_scan.py::test_secrets_scan_repository_notebook_outputs_and_cassettes_are_clean",)),
     "helpers/retry.py": Target(("tests/test_retry.py", "tests/test_mutant_kills.py")),
-    "helpers/emulator/crypto.py": Target(("tests/test_emulator_crypto.py", "tests/test_hostile_blob.py", "tests/test_mutant_kills.py")),
+    "helpers/emulator/crypto.py": Target(("tests/test_emulator_crypto.py", "tests/test_hostile_blob.py", "tests/test_emulator_keys.py",
+                                          "tests/test_mutant_kills.py", "tests/test_mutant_kills_emulator.py")),
     # who may see and use which key: lookups across accounts, key state, the blob's version
     "helpers/emulator/backend.py": Target(
-        ("tests/test_emulator_sdk.py", "tests/test_emulator_keys.py", "tests/test_state_files.py", "tests/test_mutant_kills.py"),
+        ("tests/test_emulator_sdk.py", "tests/test_emulator_keys.py", "tests/test_state_files.py", "tests/test_mutant_kills.py",
+         "tests/test_mutant_kills_emulator.py"),
         frozenset({"KmsBackend._version", "KmsBackend._load", "KmsBackend.resolve", "KmsBackend._transition",
                    "KmsBackend.list_keys", "KmsBackend.encrypt", "KmsBackend.decrypt"})),
-    "helpers/emulator/auth.py": Target(("tests/test_emulator_auth.py", "tests/test_gateway_guards.py", "tests/test_emulator_server.py")),
-    "helpers/atomic.py": Target(("tests/test_atomic.py", "tests/test_cli_hostile.py", "tests/test_files.py", "tests/test_os_fallbacks.py", "tests/test_envelope.py"),
+    "helpers/emulator/auth.py": Target(("tests/test_emulator_auth.py", "tests/test_gateway_guards.py", "tests/test_emulator_server.py",
+                                        "tests/test_mutant_kills_emulator.py")),
+    "helpers/atomic.py": Target(("tests/test_atomic.py", "tests/test_cli_hostile.py", "tests/test_files.py", "tests/test_os_fallbacks.py", "tests/test_envelope.py",
+                                 "tests/test_mutant_kills_atomic.py"),
                                 deselect=("tests/test_envelope.py::test_envelope_one_gib_streams_in_constant_memory",)),
 }  # fmt: skip
 
