@@ -92,6 +92,41 @@ def test_planted_companion_links_are_refused(shared: Path, tmp_path: Path, suffi
     assert stat.S_IMODE(victim.stat().st_mode) == 0o644 and victim.read_text() == "mine"
 
 
+def test_a_journal_another_process_deletes_while_it_is_judged_is_no_error(shared: Path, monkeypatch) -> None:
+    """Kernels sharing one new state file: each one's SQLite makes and deletes a -journal for a
+    moment; one that is gone (or unlinked under the open descriptor) by the time it is judged is
+    not a hot journal, and must not stop another kernel from starting."""
+    from helpers.emulator import statefile, store
+
+    journal = Path(f"{shared / 'state.sqlite'}-journal")
+    real, calls = statefile.open_existing, []
+
+    def deleted_meanwhile(path: Path, what: str, *, write: bool) -> int:
+        calls.append(path)
+        fd = real(path, what, write=write)
+        if path == journal:
+            os.unlink(path)  # the other process's SQLite is done with it
+            try:
+                statefile._check_descriptor(fd, path, what)  # judged now: 0 links
+            finally:
+                os.close(fd)
+        return fd
+
+    journal.write_bytes(b"")
+    os.chmod(journal, 0o600)
+    monkeypatch.setattr(statefile, "open_existing", deleted_meanwhile)
+    Store(shared / "state.sqlite").close()
+    assert journal in calls and not journal.exists()
+
+
+def test_a_journal_that_stays_hard_linked_is_still_refused_after_the_retries(shared: Path, tmp_path: Path) -> None:
+    other = tmp_path / "other-name"
+    other.write_bytes(b"")
+    os.link(other, Path(f"{shared / 'state.sqlite'}-journal"))
+    with pytest.raises(StateFileError, match="2 hard links"):
+        Store(shared / "state.sqlite")
+
+
 def test_hard_linked_state_file_is_refused(shared: Path, tmp_path: Path) -> None:
     other = shared / "other-name"
     other.write_bytes(b"")

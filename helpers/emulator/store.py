@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -353,10 +354,29 @@ def _prepare_files(path: Path) -> list[Path]:
         os.close(fd)  # before SQLite opens it: closing later would drop SQLite's locks (see _open_here)
         if new:
             created.append(name)
-    journal = Path(f"{path}-journal")
-    if os.path.lexists(journal):  # a hot journal is replayed into the file: only one of ours
-        os.close(statefile.open_existing(journal, "emulator state", write=True))
+    _check_journal(Path(f"{path}-journal"))
     return created
+
+
+def _check_journal(journal: Path, attempts: int = 3) -> None:
+    """A hot rollback journal is replayed into the file, so it must be one of ours.
+
+    Another process opening the same state file (kernels sharing it) makes and deletes its own
+    -journal for a moment, until its database is in WAL mode: a journal that is gone by the time it
+    is judged (not found, or judged with no links left) was no threat. One that stays is judged again.
+    """
+    for attempt in range(attempts):
+        if not os.path.lexists(journal):
+            return
+        try:
+            os.close(statefile.open_existing(journal, "emulator state", write=True))
+            return
+        except StateFileError:
+            if not os.path.lexists(journal):
+                return
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.01)
 
 
 def _open_checked(path: Path) -> sqlite3.Connection:
