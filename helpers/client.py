@@ -234,10 +234,8 @@ def script_settings(kms: Kms) -> ScriptEnv:
     a real server asks for fresh ones, see docs/server.md); nothing is printed.
     """
     info = kms.connection
-    # The kit's own signer (transport.RecordingSigner -> credentials.ProviderSigner) holds the
-    # provider connect() resolved; asking it again gives the same source connect() reported.
-    provider = kms._transport.signer.inner._provider
-    credential = provider.get_credentials()
+    # the provider connect() resolved: asking it again gives the source connect() reported
+    credential = kms.credential_provider.get_credentials()
     env = ScriptEnv(ALIBABA_CLOUD_REGION_ID=info.region, KMS_WORKSHOP_ENDPOINT=info.endpoint,
                     ALIBABA_CLOUD_ACCESS_KEY_ID=credential.get_access_key_id(),
                     ALIBABA_CLOUD_ACCESS_KEY_SECRET=credential.get_access_key_secret())

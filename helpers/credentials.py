@@ -77,6 +77,11 @@ class ProviderSigner(Signer):
     def __init__(self, provider: Any) -> None:
         self._provider = provider
 
+    @property
+    def provider(self) -> Any:
+        """The alibabacloud-credentials provider asked on every call."""
+        return self._provider
+
     def sign(self, region_id: str, request: Any) -> tuple[Any, Any]:
         cred = self._provider.get_credentials()
         key_id, secret = cred.get_access_key_id(), cred.get_access_key_secret()

@@ -128,6 +128,12 @@ class Kms:
         return self._transport.acs
 
     @property
+    def credential_provider(self) -> Any:
+        """The credentials provider this client signs with (alibabacloud-credentials), so a script's
+        own client can be given the same credentials (`helpers.client.script_settings`)."""
+        return self._transport.signer.inner.provider
+
+    @property
     def retries(self) -> list[Attempt]:
         """Every retry the helpers made on this client, oldest first."""
         return self._transport.history
