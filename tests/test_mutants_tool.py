@@ -174,3 +174,25 @@ def test_committed_results_have_no_unexplained_survivor_and_no_stale_name():
             assert by_id[mutant_id]["status"] == "survived", (module, mutant_id, "is killed now: drop its name")
         for mutant_id in names.killed.get(module, {}):
             assert by_id[mutant_id]["status"] in ("killed", "timeout"), (module, mutant_id)
+
+
+def test_mutants_the_killer_is_the_first_failing_test_never_a_captured_log_line(tmp_path):
+    log = tmp_path / "pytest.log"
+    log.write_text(
+        "----------------------------- Captured log call ------------------------------\n"
+        "ERROR    helpers.emulator.gateway:gateway.py:93 emulator bug while handling POST /\n"
+        "=========================== short test summary info ============================\n"
+        "FAILED tests/test_x.py::test_secret_is_hidden[DEBUG logging] - AssertionError: leaked\n"
+        "ERROR tests/test_y.py - ImportError\n", encoding="utf-8")  # fmt: skip
+    assert mutants._killer(log, 1) == "tests/test_x.py::test_secret_is_hidden[DEBUG logging]"
+    log.write_text("ERROR    aliyunsdkcore.client:client.py:491 ServerException occurred.\n", encoding="utf-8")
+    assert mutants._killer(log, 98) == "exit code 98"
+    log.write_text("ERROR tests/test_y.py - ImportError while importing\n", encoding="utf-8")
+    assert mutants._killer(log, 2) == "tests/test_y.py"
+
+
+def test_mutants_results_name_a_test_or_an_exit_code_for_every_kill():
+    data = json.loads(mutants.RESULTS.read_text(encoding="utf-8"))
+    odd = [(module, m["id"], m["by"][:60]) for module, result in data["modules"].items() for m in result["mutants"]
+           if m["status"] == "killed" and not (m["by"].startswith("tests/") or m["by"].startswith("exit code "))]  # fmt: skip
+    assert not odd, f"kills credited to something that is not a test (re-run these modules): {odd[:5]}"

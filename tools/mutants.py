@@ -259,7 +259,9 @@ class _Running:
                 pass
 
 
-_FAILED = re.compile(r"^(?:FAILED|ERROR) (.+?)(?: - .*)?$", re.M)  # a test id may hold spaces: "[DEBUG logging]"
+#: pytest's summary line of the first failing test. A test id may hold spaces ("[DEBUG logging]");
+#: it starts with the test file, which tells it from a captured log line at level ERROR.
+_FAILED = re.compile(r"^(?:FAILED|ERROR) (\S+\.py(?:::.+?)?)(?: - .*)?$", re.M)
 
 
 def _killer(log: Path, code: int) -> str:
