@@ -78,7 +78,7 @@ def test_backend_version_cache_holds_10000_versions_then_starts_afresh():
     """Versions are immutable, so their material is cached; the cache is bounded at 10 000
     entries and emptied when full (memory stays bounded however many versions are used)."""
     store = EveryVersionStore()
-    backend = KmsBackend(store)  # type: ignore[arg-type]
+    backend = KmsBackend(store)  # a stand-in: _version only calls store.get_version
     for i in range(10_000):
         backend._version(SCOPE, f"v{i}")
     assert store.reads == 10_000
