@@ -17,6 +17,7 @@ over arbitrary Unicode, deep JSON, oversize header lines, stalled clients and ra
 from __future__ import annotations
 
 import base64
+import errno
 import hashlib
 import hmac
 import json
@@ -378,8 +379,9 @@ def exchange(data: bytes, *, half_close: bool = True) -> bytes:
             sock.sendall(data)
             if half_close:
                 sock.shutdown(socket.SHUT_WR)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the server answered and closed before reading everything: fine
+        except OSError as exc:  # the server answered and closed before reading everything: fine
+            if exc.errno not in (errno.EPIPE, errno.ECONNRESET, errno.ENOTCONN):  # ENOTCONN: reset before shutdown
+                raise
         chunks = []
         while True:
             try:
