@@ -2,32 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import pytest
 
 from helpers.emulator import errors, models
 from helpers.emulator.backend import KmsBackend
 from helpers.emulator.models import KeyFilter, Scope
-from helpers.emulator.store import Store
-
-T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
-SCOPE = Scope("1234567890123456", "cn-hangzhou")
-
-
-@pytest.fixture
-def clock() -> list[datetime]:
-    return [T0]
-
-
-@pytest.fixture
-def backend(clock: list[datetime]) -> Iterator[KmsBackend]:
-    store = Store(None)
-    yield KmsBackend(store, lambda: clock[0])
-    store.close()  # Python 3.13 warns about SQLite connections left open
+from tests.fixtures_kms import SCOPE, T0, backend, clock  # noqa: F401 (pytest fixtures)
 
 
 def test_models_key_id_shapes() -> None:

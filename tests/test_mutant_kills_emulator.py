@@ -8,7 +8,7 @@ boundary) are checked on that class, with an injected clock.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -21,13 +21,10 @@ from helpers.emulator import crypto, errors, models
 from helpers.emulator.auth import DEFAULT_ACCOUNTS, Account, Authenticator, NonceCache, sign_v1, string_to_sign_v1
 from helpers.emulator.backend import KmsBackend
 from helpers.emulator.models import Scope
-from helpers.emulator.store import Store
 from helpers.errors import KmsError
-from tests.fixtures_kms import emulator, key_id, kms  # noqa: F401 (pytest fixtures)
+from tests.fixtures_kms import SCOPE, T0, backend, clock, emulator, key_id, kms  # noqa: F401 (pytest fixtures)
 
 REPO = Path(__file__).resolve().parents[1]
-SCOPE = Scope("1234567890123456", "cn-hangzhou")
-T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
 
 def kms_code(call: Callable[[], object]) -> str:
@@ -38,18 +35,6 @@ def kms_code(call: Callable[[], object]) -> str:
 
 
 # --- helpers/emulator/backend.py -----------------------------------------------------------------
-@pytest.fixture
-def clock() -> list[datetime]:
-    return [T0]
-
-
-@pytest.fixture
-def backend(clock: list[datetime]) -> Iterator[KmsBackend]:
-    store = Store(None)
-    yield KmsBackend(store, lambda: clock[0])
-    store.close()
-
-
 def count_version_reads(backend: KmsBackend) -> list[str]:
     """Record each version id the backend reads from its store (not from its own cache)."""
     reads: list[str] = []

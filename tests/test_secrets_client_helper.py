@@ -36,6 +36,17 @@ def kit_secret(kms: helpers.Kms, data: str = "first") -> str:
     return workshop.new_secret(kms, "tls-key", data, encryption_key_id=key.key_id).secret_name
 
 
+def serves_a_kit_secret(kms: helpers.Kms) -> str:
+    """A new kit secret, fetched once through a cache client of `kms`; its name."""
+    name = kit_secret(kms)
+    client = open_cache_client(kms)
+    try:
+        assert client.get_secret_value(name) == "first"
+    finally:
+        close_cache_client(client)
+    return name
+
+
 def test_cache_client_fetches_once_then_serves_from_its_cache(emu, gets):
     with helpers.connect("emulator", endpoint=emu.endpoint, learner="ada") as kms:
         name = kit_secret(kms)
@@ -58,12 +69,7 @@ def test_cache_client_on_the_cloud_backend_signs_with_the_resolved_credentials(e
     monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_ID", emu.access_key_id)
     monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", emu.access_key_secret)
     with helpers.connect("cloud", endpoint=emu.endpoint, learner="ada") as kms:
-        name = kit_secret(kms)
-        client = open_cache_client(kms)
-        try:
-            assert client.get_secret_value(name) == "first"
-        finally:
-            close_cache_client(client)
+        name = serves_a_kit_secret(kms)
     assert gets == [name]
 
 
@@ -108,11 +114,6 @@ def test_cache_client_reaches_a_loopback_emulator_behind_a_proxy(emu, gets, monk
         monkeypatch.setenv(var, "http://127.0.0.1:9")
     monkeypatch.setenv("NO_PROXY", "intranet.example")
     with helpers.connect("emulator", endpoint=emu.endpoint, learner="ada") as kms:
-        name = kit_secret(kms)
-        client = open_cache_client(kms)
-        try:
-            assert client.get_secret_value(name) == "first"
-        finally:
-            close_cache_client(client)
+        name = serves_a_kit_secret(kms)
     assert gets == [name]
     assert "HTTP_PROXY" not in os.environ and os.environ["NO_PROXY"] == "intranet.example"

@@ -4,8 +4,11 @@ own exception for an unknown secret (404 Forbidden.ResourceNotFound)."""
 
 from __future__ import annotations
 
+import importlib
+
 import time
 from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any
 
 import pytest
@@ -47,38 +50,24 @@ def gets(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return seen
 
 
-def classic_client(emu: Emulator, ttl_ms: dict[str, int]) -> Any:
-    from alibaba_cloud_secretsmanager_client.model.region_info import RegionInfo
-    from alibaba_cloud_secretsmanager_client.secret_manager_cache_client_builder import SecretManagerCacheClientBuilder
-    from alibaba_cloud_secretsmanager_client.service.default_secret_manager_client_builder import (
-        DefaultSecretManagerClientBuilder,
-    )
-
-    inner = (DefaultSecretManagerClientBuilder.standard().with_access_key(emu.access_key_id, emu.access_key_secret)
-             .add_region_info(RegionInfo(REGION, endpoint=emu.endpoint)).build())  # fmt: skip
-    builder = SecretManagerCacheClientBuilder.new_cache_client_builder(inner)
+def cache_client(package: str, emu: Emulator, ttl_ms: dict[str, int]) -> Any:
+    """The official cache client of `package` on the emulator; both packages have the same layout.
+    The v2 (Tea) client sends and signs `endpoint`'s whole URL as its Host."""
+    region_info = importlib.import_module(f"{package}.model.region_info").RegionInfo
+    builders = importlib.import_module(f"{package}.service.default_secret_manager_client_builder")
+    cache_builders = importlib.import_module(f"{package}.secret_manager_cache_client_builder")
+    inner = (builders.DefaultSecretManagerClientBuilder.standard().with_access_key(emu.access_key_id, emu.access_key_secret)
+             .add_region_info(region_info(REGION, endpoint=emu.endpoint)).build())  # fmt: skip
+    builder = cache_builders.SecretManagerCacheClientBuilder.new_cache_client_builder(inner)
     for name, ttl in ttl_ms.items():
         builder = builder.with_secret_ttl(name, ttl)
     return builder.build()
 
 
-def tea_client(emu: Emulator, ttl_ms: dict[str, int]) -> Any:
-    from alibabacloud_secretsmanager_client_v2.model.region_info import RegionInfo
-    from alibabacloud_secretsmanager_client_v2.secret_manager_cache_client_builder import SecretManagerCacheClientBuilder
-    from alibabacloud_secretsmanager_client_v2.service.default_secret_manager_client_builder import (
-        DefaultSecretManagerClientBuilder,
-    )
-
-    # endpoint="http://127.0.0.1:PORT": the client then sends (and signs) that whole URL as its Host
-    inner = (DefaultSecretManagerClientBuilder.standard().with_access_key(emu.access_key_id, emu.access_key_secret)
-             .add_region_info(RegionInfo(REGION, endpoint=emu.endpoint)).build())  # fmt: skip
-    builder = SecretManagerCacheClientBuilder.new_cache_client_builder(inner)
-    for name, ttl in ttl_ms.items():
-        builder = builder.with_secret_ttl(name, ttl)
-    return builder.build()
-
-
-CLIENTS: dict[str, Callable[[Emulator, dict[str, int]], Any]] = {"classic": classic_client, "tea": tea_client}
+CLIENTS: dict[str, Callable[[Emulator, dict[str, int]], Any]] = {
+    "classic": partial(cache_client, "alibaba_cloud_secretsmanager_client"),
+    "tea": partial(cache_client, "alibabacloud_secretsmanager_client_v2"),
+}
 
 
 @pytest.fixture(params=sorted(CLIENTS))
